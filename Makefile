@@ -1,0 +1,26 @@
+# The two set-up commands (README.md): `make chat` and `make test`.
+# Each creates .venv from the project's own files when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: chat test eval clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+chat: $(STAMP)
+	$(BIN)/sarcoma-chat
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+eval: $(STAMP)
+	$(BIN)/python ../shared/tools/score.py --system '$(BIN)/sarcoma-chat batch' ../shared/data/dev_set.jsonl
+
+clean:
+	rm -rf $(VENV) build *.egg-info

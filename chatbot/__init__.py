@@ -1,0 +1,1 @@
+"""Sarcoma support chatbot: sourced answers, honest fallbacks, urgent-help guidance."""

@@ -1,0 +1,297 @@
+"""Decides what to say: safety first, then pending questions, honest gaps, match, context."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from typing import Literal, Sequence
+
+from .knowledge import Answer, Gap, Knowledge
+from .matcher import Matcher, MatchResult
+from .normalize import Normalized, Normalizer, fold
+from .reply import Option, Reply, SourceRef
+from .safety import SafetyChecker
+from .scope import ScopeChecker
+
+Audience = Literal["patient", "professional"]
+AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
+_SELECTION_FILLER = frozenset({"the", "one", "option", "number", "no", "please", "i", "mean", "meant", "want",
+                               "choose", "pick", "go", "with", "for", "me", "thanks", "thank", "you", "ok", "okay",
+                               "is", "it", "that", "a", "topic", "about", "tell", "like", "would", "id", "d"})
+
+
+@dataclass(frozen=True)
+class State:
+    """A conversation's memory between turns; plain data, so it can be stored anywhere."""
+
+    last_intent: str | None = None
+    pending_options: tuple[str, ...] = ()
+    pending_confirm: str | None = None
+    disclaimer_shown: bool = False
+    audience: Audience = "patient"
+    turns: int = 0
+
+
+class Dialogue:
+    """The turn-by-turn policy; pure: (state, text) -> (reply, new state)."""
+
+    def __init__(self, knowledge: Knowledge, normalizer: Normalizer, matcher: Matcher,
+                 safety: SafetyChecker, scope: ScopeChecker) -> None:
+        self.k = knowledge
+        self.normalizer = normalizer
+        self.matcher = matcher
+        self.safety = safety
+        self.scope = scope
+        self.cfg = knowledge.matching
+        self.lex = knowledge.lexicon
+        self._subjects = {name: frozenset(self.normalizer.phrase(" ".join(g.subject)))
+                          for name, g in knowledge.settings.groups.items()}
+        self._all_subjects = frozenset().union(*self._subjects.values())
+        self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
+                              for i, a in knowledge.answers.items()}
+        self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
+        self._yes = frozenset(fold(w) for w in self.lex.yes)
+        self._no = frozenset(fold(w) for w in self.lex.no)
+        self._neither = frozenset(fold(w) for w in self.lex.neither)
+
+    # ------------------------------------------------------------------ the turn
+    def respond(self, state: State, text: object) -> tuple[Reply, State]:
+        """One turn. Never raises for any input; every path returns a Reply."""
+        state = replace(state, turns=state.turns + 1)
+        if not isinstance(text, str):
+            return self._finish(state, self._fallback(self.k.message("not_text")))
+        limit = self.k.settings.max_message_chars
+        truncated = len(text) > limit
+        norm = self.normalizer.normalize(text[:limit])
+        if not norm.tokens:
+            return self._finish(state, self._fallback(self.k.message("empty")))
+
+        hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()))
+        if hit:
+            reply = Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
+            return self._finish(replace(state, pending_options=(), pending_confirm=None), reply)
+
+        if state.pending_confirm:
+            choice = self._yes_no(norm)
+            intent = state.pending_confirm
+            state = replace(state, pending_confirm=None)
+            if choice is not None:
+                answer = self.k.answers[intent]
+                assert answer.confirm is not None
+                body = answer.confirm.yes if choice else answer.confirm.no
+                return self._finish(replace(state, last_intent=intent),
+                                    self._answer(answer, 1.0, state, body=body), truncated)
+
+        if state.pending_options:
+            options = state.pending_options
+            state = replace(state, pending_options=())
+            picked = self._select(norm, options)
+            if picked == "neither":
+                reply = self._fallback(self.k.message("clarify_neither"), self._options(options))
+                return self._finish(state, reply, truncated)
+            if picked:
+                return self._answer_turn(state, picked, 1.0, truncated)
+
+        if norm.foreign:
+            return self._finish(state, self._fallback(self.k.message("fallback_other_language")), truncated)
+
+        result = self._match_in_context(state, norm)
+        gap = self.scope.gap(norm.text)
+        if gap is not None:
+            return self._finish(state, self._gap_reply(gap, result), truncated)
+        return self._decide(state, result, truncated)
+
+    # ------------------------------------------------------------------ decisions
+    def _decide(self, state: State, result: MatchResult, truncated: bool) -> tuple[Reply, State]:
+        cfg = self.cfg
+        best = result.best
+        if best is None or result.domain_coverage < cfg.min_domain_coverage or best.score < cfg.clarify_threshold:
+            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
+        close = [c for c in result.candidates if c.score >= best.score - cfg.clarify_margin]
+        topical = [c for c in close if self._group(c.intent) != "conversation"]
+        if topical and len(topical) < len(close):
+            close = topical      # "hi, what is sarcoma?" is about sarcoma
+        if len({c.intent for c in close}) > 1 and all(self._group(c.intent) == "conversation" for c in close):
+            close = close[:1]    # "thanks, bye" needs no clarifying question
+        top = close[0]
+        if top.score >= cfg.answer_threshold and len(close) == 1:
+            return self._answer_turn(state, top.intent, top.score, truncated)
+        if len(close) == 1:
+            wider = [c for c in result.candidates if c.score >= best.score - 2 * cfg.clarify_margin
+                     and self._group(c.intent) != "conversation"]
+            close = wider or close
+        options = tuple(c.intent for c in close[: cfg.max_options])
+        return self._finish(replace(state, pending_options=options), self._clarify(options, top.score), truncated)
+
+    def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
+        answer = self.k.answers[intent]
+        if self._group(intent) != "conversation":
+            state = replace(state, last_intent=intent)
+        if answer.confirm is not None:
+            state = replace(state, pending_confirm=intent)
+        return self._finish(state, self._answer(answer, confidence, state), truncated)
+
+    # ------------------------------------------------------------------ context
+    def _match_in_context(self, state: State, norm: Normalized) -> MatchResult:
+        last = state.last_intent
+        followup = bool(last) and self._is_followup(norm)
+        named = [g for g, words in self._subjects.items() if words and words.intersection(norm.tokens)]
+        if len(named) == 1:
+            subject = named[0]
+        elif named:
+            subject = ""                 # names both: no subject preferred
+        elif followup and last and self._group(last) != "conversation":
+            subject = self._group(last)
+        else:
+            subject = self.k.settings.default_group
+        bonus = self._subject_bonus(subject)
+        plain = self.matcher.match(norm.tokens, bonus=bonus)
+        if not followup or not last:
+            return plain
+        bonus = {**bonus, last: bonus.get(last, 0.0) + self.cfg.context_bonus}
+        variants: list[tuple[str, ...]] = [norm.tokens]
+        if not named:
+            variants.append(norm.tokens + tuple(sorted(self._subjects.get(self._group(last), ()))))
+        if self._starts_with_connector(norm.tokens):
+            variants.append(norm.tokens + self._title_tokens.get(last, ()))
+        best = plain
+        for tokens in variants:
+            result = self.matcher.match(tokens, bonus=bonus)
+            if result.best and (best.best is None or result.best.score > best.best.score):
+                best = result
+        return best
+
+    def _subject_bonus(self, subject: str) -> dict[str, float]:
+        """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""
+        if not subject:
+            return {}
+        return {intent: -self.cfg.subject_penalty for intent, answer in self.k.answers.items()
+                if answer.group != subject and self._subjects.get(answer.group)}
+
+    def _is_followup(self, norm: Normalized) -> bool:
+        text = " ".join(norm.tokens)
+        if any(phrase in fold(norm.raw) for phrase in self.lex.topic_change):
+            return False
+        if self._starts_with_connector(norm.tokens):
+            return True
+        if self._all_subjects.intersection(norm.tokens):
+            return False
+        return bool(self.lex.followup_pronouns.intersection(text.split())) or len(self.matcher.content(norm.tokens)) <= 2
+
+    def _starts_with_connector(self, tokens: Sequence[str]) -> bool:
+        return any(tuple(tokens[: len(c)]) == c for c in self._connectors if c)
+
+    # ------------------------------------------------------------------ pending questions
+    def _yes_no(self, norm: Normalized) -> bool | None:
+        said = " ".join(fold(norm.raw).replace("'", "").split()).strip(" .!?")
+        said = re.sub(r"[^\w\s]", "", said)
+        if said in self._yes or norm.text in self._yes:
+            return True
+        if said in self._no or norm.text in self._no:
+            return False
+        return None
+
+    def _select(self, norm: Normalized, options: tuple[str, ...]) -> str | None:
+        said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
+        core = [w for w in said if w not in _SELECTION_FILLER] or said
+        phrase = " ".join(core)
+        if phrase in self.lex.ordinals or (len(core) == 1 and core[0] in self.lex.ordinals):
+            pos = self.lex.ordinals[phrase if phrase in self.lex.ordinals else core[0]]
+            if -len(options) <= pos <= len(options) and pos != 0:
+                return options[pos - 1 if pos > 0 else pos]
+        if " ".join(said) in self._neither or phrase in self._neither:
+            return "neither"
+        if len(options) == 1 and self._yes_no(norm):
+            return options[0]
+        full = self.matcher.match(norm.tokens)
+        if full.best and full.best.intent in options and full.best.score >= self.cfg.clarify_threshold:
+            return full.best.intent
+        only = self.matcher.match(norm.tokens, only=options)
+        if only.best and only.best.score >= self.cfg.selection_threshold:
+            second = only.candidates[1].score if len(only.candidates) > 1 else 0.0
+            if only.best.score - second >= self.cfg.clarify_margin:
+                return only.best.intent
+        return None
+
+    # ------------------------------------------------------------------ replies
+    def _answer(self, answer: Answer, confidence: float, state: State, body: str | None = None) -> Reply:
+        text = self.k.fill(body if body is not None else answer.text, topics=self._topic_list())
+        if state.audience == "professional" and answer.professional and body is None:
+            text += "\n\nFor healthcare professionals: " + self.k.fill(answer.professional)
+        notices = self._review_notices(answer)
+        if notices:
+            text += "\n\n" + "\n".join(notices)
+        return Reply("answer", text, intent=answer.intent, confidence=confidence,
+                     sources=self._sources(answer), suggestions=self._options(answer.related))
+
+    def _clarify(self, options: tuple[str, ...], confidence: float) -> Reply:
+        listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
+        return Reply("clarify", self.k.message("clarify", options=listed), options=self._options(options),
+                     confidence=confidence)
+
+    def _gap_reply(self, gap: Gap, result: MatchResult) -> Reply:
+        best = result.best
+        if best is None or best.score < self.cfg.clarify_threshold / 2:
+            return self._fallback(self.k.message("fallback"), self._suggest(result))
+        related = list(dict.fromkeys([*gap.related, *(c.intent for c in self._suggest(result, floor=0.0))]))
+        return self._fallback(self.k.message("gap", gap=gap.says), self._options(related[:3]))
+
+    def _fallback(self, text: str, suggestions: tuple[Option, ...] = ()) -> Reply:
+        if suggestions:
+            text += " " + self.k.message("suggest", titles=", ".join(o.title for o in suggestions))
+        return Reply("fallback", text, suggestions=suggestions)
+
+    def _suggest(self, result: MatchResult, floor: float | None = None) -> tuple[Option, ...]:
+        floor = self.cfg.clarify_threshold / 2 if floor is None else floor
+        if result.domain_coverage < self.cfg.min_domain_coverage and floor > 0:
+            return ()
+        picks = [c.intent for c in result.candidates if c.score >= floor and self._group(c.intent) != "conversation"]
+        return self._options(picks[:3])
+
+    def _options(self, intents: Sequence[str]) -> tuple[Option, ...]:
+        return tuple(Option(i, self.k.answers[i].title) for i in intents if i in self.k.answers)
+
+    def _sources(self, answer: Answer) -> tuple[SourceRef, ...]:
+        out: dict[str, SourceRef] = {}
+        for cite in answer.citations:
+            src = self.k.sources[cite.source]
+            if cite.source in out:
+                continue
+            out[cite.source] = SourceRef(src.id, src.title, src.publisher, cite.section,
+                                         src.last_reviewed.isoformat() if src.last_reviewed else None,
+                                         src.next_review_due.isoformat() if src.next_review_due else None)
+        return tuple(out.values())
+
+    def _review_notices(self, answer: Answer) -> list[str]:
+        today = dt.date.today()
+        out = []
+        for sid in dict.fromkeys(c.source for c in answer.citations):
+            src = self.k.sources[sid]
+            if src.next_review_due and src.next_review_due < today:
+                out.append(self.k.message("review_overdue", source=f"{src.publisher}: {src.title}",
+                                          date=src.next_review_due.isoformat()))
+        return out
+
+    def _topic_list(self) -> str:
+        lines = []
+        for name, group in self.k.settings.groups.items():
+            if name == "conversation":
+                continue
+            titles = [a.title for a in self.k.answers.values() if a.group == name]
+            lines.append(f"{group.title}: {'; '.join(titles)}.")
+        return "\n".join(lines)
+
+    def _group(self, intent: str) -> str:
+        answer = self.k.answers.get(intent)
+        return answer.group if answer else ""
+
+    def _finish(self, state: State, reply: Reply, truncated: bool = False) -> tuple[Reply, State]:
+        text = reply.text
+        if truncated:
+            text = self.k.message("truncated", limit=str(self.k.settings.max_message_chars)) + "\n\n" + text
+        if not state.disclaimer_shown:
+            text += "\n\n" + self.k.message("disclaimer")
+            state = replace(state, disclaimer_shown=True)
+        return replace(reply, text=text), state
+

@@ -1,0 +1,98 @@
+"""The embedding API: one immutable engine loaded once, one Session per conversation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import knowledge as knowledge_mod
+from .dialogue import AUDIENCES, Audience, Dialogue, State
+from .errors import InputError
+from .knowledge import Knowledge
+from .matcher import Matcher
+from .normalize import Normalizer
+from .reply import Reply
+from .safety import SafetyChecker
+from .scope import ScopeChecker
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One exchange kept in a session's transcript: what was typed, what was said."""
+
+    user: str
+    reply: Reply
+
+
+class Engine:
+    """Loaded once, immutable and thread-safe; share it between all sessions."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        corpus = [e for intent in knowledge.intents.values() for e in intent.examples]
+        corpus += [a.title for a in knowledge.answers.values()]
+        m = knowledge.matching
+        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length)
+        examples = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
+                    for name, intent in knowledge.intents.items()}
+        self.matcher = Matcher(examples, knowledge.lexicon.stopwords, m)
+        self.dialogue = Dialogue(knowledge, self.normalizer, self.matcher,
+                                 SafetyChecker(knowledge.safety), ScopeChecker(knowledge.gaps))
+
+    @classmethod
+    def load(cls, root: Path | str | None = None, config: Path | str | None = None) -> "Engine":
+        """Load the content tree (default: this repository) and build the engine."""
+        return cls(knowledge_mod.load(root, config))
+
+    def session(self, audience: Audience = "patient") -> "Session":
+        """A new conversation."""
+        return Session(self, State(audience=_audience(audience)))
+
+    def respond(self, state: State, text: object) -> tuple[Reply, State]:
+        """One turn as a pure function, for callers that keep the state themselves."""
+        return self.dialogue.respond(state, text)
+
+
+class Session:
+    """One conversation: its state and transcript. Safe to share between threads."""
+
+    def __init__(self, engine: Engine, state: State | None = None) -> None:
+        self.engine = engine
+        self._state = state or State()
+        self._lock = threading.Lock()
+        self._transcript: list[Turn] = []
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def transcript(self) -> tuple[Turn, ...]:
+        """Everything typed and replied in this session, in order."""
+        return tuple(self._transcript)
+
+    @property
+    def last_reply(self) -> Reply | None:
+        return self._transcript[-1].reply if self._transcript else None
+
+    def send(self, text: str) -> Reply:
+        """The bot's reply to one message; never raises for any text."""
+        with self._lock:
+            start = time.perf_counter()
+            reply, self._state = self.engine.dialogue.respond(self._state, text)
+            reply = replace(reply, latency_ms=(time.perf_counter() - start) * 1000)
+            self._transcript.append(Turn(text if isinstance(text, str) else repr(text), reply))
+            return reply
+
+    def set_audience(self, audience: str) -> None:
+        """Switch between patient and professional replies for the rest of the session."""
+        with self._lock:
+            self._state = replace(self._state, audience=_audience(audience))
+
+
+def _audience(value: str) -> Audience:
+    if value not in AUDIENCES:
+        raise InputError(f"unknown audience '{value}': use one of {', '.join(AUDIENCES)}")
+    return value  # type: ignore[return-value]

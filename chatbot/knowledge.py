@@ -1,0 +1,654 @@
+"""Loads the content tree (intents, answers, sources, config) once into frozen dataclasses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ContentError, Problem
+from .yamlio import LineDict, LineList, line_of, read_yaml
+
+CONTENT_ENV = "SARCOMA_CHAT_CONTENT"
+CONFIG_ENV = "SARCOMA_CHAT_CONFIG"
+GROUPS = ("conversation", "soft_tissue_sarcoma", "malignant_mesenchymoma")
+
+
+# --------------------------------------------------------------------------- dataclasses
+@dataclass(frozen=True)
+class Source:
+    """A source document, declared once and cited by id."""
+
+    id: str
+    title: str
+    publisher: str
+    file: str
+    last_reviewed: dt.date | None
+    next_review_due: dt.date | None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where an answer comes from: a source, the section used and supporting quotes."""
+
+    source: str
+    section: str
+    quotes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A yes/no step before an answer is given (e.g. whether to share figures)."""
+
+    yes: str
+    no: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One curated answer, with its sources and what to suggest next."""
+
+    intent: str
+    topic: str
+    group: str
+    title: str
+    text: str
+    professional: str = ""
+    citations: tuple[Citation, ...] = ()
+    related: tuple[str, ...] = ()
+    confirm: Confirm | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An intent and its example phrasings (Rasa NLU `- intent:` entry)."""
+
+    name: str
+    examples: tuple[str, ...]
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Synonym:
+    """Variants that the normaliser rewrites to one canonical word (Rasa `- synonym:`)."""
+
+    canonical: str
+    variants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A topic group: its display title and the words that name its subject."""
+
+    name: str
+    title: str
+    subject: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Contacts, limits, user-facing messages and groups from config/settings.yml."""
+
+    contacts: Mapping[str, str]
+    max_message_chars: int
+    messages: Mapping[str, str]
+    groups: Mapping[str, Group]
+    default_group: str
+    seeds_dir: str
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Words the normaliser and dialogue need: contractions, spellings, cues."""
+
+    contractions: Mapping[str, str]
+    token_map: Mapping[str, str]
+    stopwords: frozenset[str]
+    vocabulary: tuple[str, ...]
+    followup_connectors: tuple[str, ...]
+    followup_pronouns: frozenset[str]
+    topic_change: tuple[str, ...]
+    ordinals: Mapping[str, int]
+    neither: tuple[str, ...]
+    yes: tuple[str, ...]
+    no: tuple[str, ...]
+    english_markers: frozenset[str]
+    foreign_markers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MatchingConfig:
+    """Thresholds and weights of the matcher (chosen from data: see the file's header)."""
+
+    answer_threshold: float
+    clarify_threshold: float
+    clarify_margin: float
+    max_options: int
+    example_weight: float
+    fuzzy_weight: float
+    intent_coverage_weight: float
+    unknown_token_weight: float
+    min_domain_coverage: float
+    typo_cutoff: float
+    typo_min_length: int
+    context_bonus: float
+    subject_penalty: float
+    selection_threshold: float
+
+
+@dataclass(frozen=True)
+class SafetyRule:
+    """A red flag: every `all` group must match (any pattern within a group)."""
+
+    id: str
+    category: str
+    all: tuple[tuple[re.Pattern[str], ...], ...]
+    always: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Red-flag rules, the informational-question guard and the urgent messages."""
+
+    rules: tuple[SafetyRule, ...]
+    informational: tuple[re.Pattern[str], ...]
+    personal: tuple[re.Pattern[str], ...]
+    messages: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something people ask that the sources do not give; answered honestly."""
+
+    id: str
+    says: str
+    patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
+    related: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """Everything the engine knows, loaded and validated once; immutable."""
+
+    root: Path
+    intents: Mapping[str, Intent]
+    synonyms: tuple[Synonym, ...]
+    answers: Mapping[str, Answer]
+    sources: Mapping[str, Source]
+    settings: Settings
+    lexicon: Lexicon
+    matching: MatchingConfig
+    safety: SafetyConfig
+    gaps: tuple[Gap, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def fill(self, template: str, **extra: str) -> str:
+        """Fill {placeholders} from the configured contacts and `extra`."""
+        values = {**self.settings.contacts, **extra}
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+    def message(self, key: str, **extra: str) -> str:
+        """A user-facing message from settings, placeholders filled."""
+        return self.fill(self.settings.messages[key], **extra)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+# --------------------------------------------------------------------------- loading helpers
+class _Reader:
+    """Collects located problems while turning YAML values into typed fields."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def display(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def load(self, path: Path) -> Any:
+        return read_yaml(path, self.problems, self.display(path))
+
+    def error(self, path: Path, node: Any, key: str | None, message: str, fix: str = "") -> None:
+        self.problems.append(Problem(self.display(path), line_of(node, key), message, fix))
+
+    def mapping(self, path: Path, node: Any, what: str) -> LineDict | None:
+        if isinstance(node, LineDict):
+            return node
+        self.error(path, node, None, f"{what} must be a mapping of keys to values",
+                   "write it as `key: value` lines")
+        return None
+
+    def keys(self, path: Path, node: LineDict, allowed: set[str], required: set[str], what: str) -> None:
+        for key in node:
+            if key not in allowed:
+                self.error(path, node, str(key), f"{what}: unknown key '{key}'",
+                           f"use one of: {', '.join(sorted(allowed))}")
+        for key in sorted(required - set(node)):
+            self.error(path, node, None, f"{what}: missing key '{key}'", f"add `{key}:`")
+
+    def text(self, path: Path, node: LineDict, key: str, what: str, required: bool = True) -> str:
+        value = node.get(key)
+        if value is None:
+            if required and key in node:
+                self.error(path, node, key, f"{what}: '{key}' is empty", "write a value")
+            return ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.error(path, node, key, f"{what}: '{key}' must be text", "write it as a string")
+            return ""
+        if required and not value.strip():
+            self.error(path, node, key, f"{what}: '{key}' is empty", "write a value")
+        return value.strip()
+
+    def number(self, path: Path, node: LineDict, key: str, what: str, lo: float, hi: float) -> float:
+        value = node.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(path, node, key, f"{what}: '{key}' must be a number", f"write a number from {lo} to {hi}")
+            return lo
+        if not lo <= value <= hi:
+            self.error(path, node, key, f"{what}: '{key}' is {value}, outside {lo}..{hi}",
+                       f"write a number from {lo} to {hi}")
+        return float(value)
+
+    def strings(self, path: Path, node: LineDict, key: str, what: str) -> tuple[str, ...]:
+        value = node.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+            self.error(path, node, key, f"{what}: '{key}' must be a list of strings", "write `- item` lines")
+            return ()
+        return tuple(str(v) for v in value)
+
+    def patterns(self, path: Path, node: LineDict, key: str, what: str) -> tuple[re.Pattern[str], ...]:
+        out = []
+        for i, raw in enumerate(self.strings(path, node, key, what)):
+            try:
+                out.append(re.compile(raw))
+            except re.error as exc:
+                items = node.get(key)
+                line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
+                self.problems.append(Problem(self.display(path), line,
+                                             f"{what}: pattern {raw!r} is not a valid regular expression: {exc}",
+                                             "fix the pattern (escape special characters with \\)"))
+        return tuple(out)
+
+    def date(self, path: Path, node: LineDict, key: str, what: str) -> dt.date | None:
+        value = node.get(key)
+        if value is None or isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.error(path, node, key, f"{what}: '{key}' is not a date", "write it as YYYY-MM-DD")
+            return None
+
+
+def _examples(block: Any) -> list[str]:
+    """The `- ` lines of a Rasa examples block (or a YAML list)."""
+    if isinstance(block, list):
+        return [str(x).strip() for x in block if str(x).strip()]
+    out = []
+    for line in str(block or "").splitlines():
+        line = line.strip()
+        if line.startswith("- "):
+            line = line[2:].strip()
+        elif line == "-":
+            line = ""
+        if line:
+            out.append(line)
+    return out
+
+
+# --------------------------------------------------------------------------- parts
+def _load_intents(r: _Reader, folder: Path) -> tuple[dict[str, Intent], list[Synonym]]:
+    intents: dict[str, Intent] = {}
+    synonyms: list[Synonym] = []
+    files = sorted(folder.glob("*.yml")) if folder.is_dir() else []
+    if not files:
+        r.error(folder, None, None, "no intent files (*.yml) found", "add Rasa NLU files to intents/")
+    for path in files:
+        doc = r.mapping(path, r.load(path), "an intents file")
+        if doc is None:
+            continue
+        r.keys(path, doc, {"version", "nlu"}, {"nlu"}, "intents file")
+        items = doc.get("nlu")
+        if not isinstance(items, LineList):
+            r.error(path, doc, "nlu", "'nlu' must be a list of `- intent:` / `- synonym:` entries")
+            continue
+        for item in items:
+            entry = r.mapping(path, item, "an nlu entry")
+            if entry is None:
+                continue
+            kind = "intent" if "intent" in entry else "synonym" if "synonym" in entry else None
+            if kind is None:
+                r.error(path, entry, None, "nlu entry has neither 'intent' nor 'synonym'",
+                        "start the entry with `- intent: ID` or `- synonym: WORD`")
+                continue
+            r.keys(path, entry, {kind, "examples"}, {kind, "examples"}, f"{kind} entry")
+            name = r.text(path, entry, kind, f"{kind} entry")
+            examples = _examples(entry.get("examples"))
+            if not examples:
+                r.error(path, entry, "examples", f"{kind} '{name}' has no examples",
+                        "add `- example` lines under `examples: |`")
+            if kind == "synonym":
+                synonyms.append(Synonym(name, tuple(examples)))
+            elif name in intents:
+                r.error(path, entry, "intent", f"intent '{name}' is defined twice (also in {intents[name].path})",
+                        "merge the two entries")
+            elif name:
+                intents[name] = Intent(name, tuple(examples), r.display(path), line_of(entry, "intent") or 0)
+    return intents, synonyms
+
+
+def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
+    doc = r.mapping(path, r.load(path), "the sources file")
+    out: dict[str, Source] = {}
+    if doc is None:
+        return out
+    items = doc.get("sources")
+    if not isinstance(items, list):
+        r.error(path, doc, "sources", "'sources' must be a list", "write `sources:` then `- id: …` entries")
+        return out
+    for item in items:
+        node = r.mapping(path, item, "a source")
+        if node is None:
+            continue
+        what = f"source '{node.get('id', '?')}'"
+        r.keys(path, node, {"id", "title", "publisher", "file", "last_reviewed", "next_review_due"},
+               {"id", "title", "publisher"}, what)
+        sid = r.text(path, node, "id", what)
+        out[sid] = Source(sid, r.text(path, node, "title", what), r.text(path, node, "publisher", what),
+                          r.text(path, node, "file", what, required=False),
+                          r.date(path, node, "last_reviewed", what), r.date(path, node, "next_review_due", what))
+    return out
+
+
+_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm"}
+
+
+def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> dict[str, Answer]:
+    out: dict[str, Answer] = {}
+    for path in sorted(folder.glob("*.yml")):
+        if path.name == "sources.yml":
+            continue
+        doc = r.mapping(path, r.load(path), "an answers file")
+        if doc is None:
+            continue
+        r.keys(path, doc, {"answers"}, {"answers"}, "answers file")
+        items = doc.get("answers")
+        if not isinstance(items, list):
+            r.error(path, doc, "answers", "'answers' must be a list of answers")
+            continue
+        for item in items:
+            node = r.mapping(path, item, "an answer")
+            if node is None:
+                continue
+            what = f"answer '{node.get('intent', '?')}'"
+            r.keys(path, node, _ANSWER_KEYS, {"intent", "topic", "group", "title", "text"}, what)
+            intent = r.text(path, node, "intent", what)
+            group = r.text(path, node, "group", what)
+            if group and group not in GROUPS:
+                r.error(path, node, "group", f"{what}: unknown group '{group}'", f"use one of: {', '.join(GROUPS)}")
+            citations = []
+            cites = node.get("sources") or []
+            if not isinstance(cites, list):
+                r.error(path, node, "sources", f"{what}: 'sources' must be a list", "write `- source: ID` entries")
+                cites = []
+            for cite in cites:
+                c = r.mapping(path, cite, f"{what}: a source citation")
+                if c is None:
+                    continue
+                r.keys(path, c, {"source", "section", "quotes"}, {"source"}, f"{what} citation")
+                sid = r.text(path, c, "source", f"{what} citation")
+                if sid and sid not in sources:
+                    r.error(path, c, "source", f"{what}: unknown source id '{sid}'",
+                            f"use one of: {', '.join(sorted(sources))}, or declare it in answers/sources.yml")
+                citations.append(Citation(sid, r.text(path, c, "section", what, required=False),
+                                          r.strings(path, c, "quotes", f"{what} citation")))
+            confirm = None
+            if node.get("confirm") is not None:
+                cnode = r.mapping(path, node.get("confirm"), f"{what}: confirm")
+                if cnode is not None:
+                    r.keys(path, cnode, {"yes", "no"}, {"yes", "no"}, f"{what} confirm")
+                    confirm = Confirm(r.text(path, cnode, "yes", what), r.text(path, cnode, "no", what))
+            answer = Answer(intent=intent, topic=r.text(path, node, "topic", what), group=group,
+                            title=r.text(path, node, "title", what), text=r.text(path, node, "text", what),
+                            professional=r.text(path, node, "professional", what, required=False),
+                            citations=tuple(citations), related=r.strings(path, node, "related", what),
+                            confirm=confirm)
+            if intent in out:
+                r.error(path, node, "intent", f"{what}: a second answer for the same intent", "keep one answer per intent")
+            elif intent:
+                out[intent] = answer
+    return out
+
+
+def _load_settings(r: _Reader, path: Path) -> Settings:
+    doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
+    r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir"},
+           {"contacts", "limits", "messages", "groups"}, "settings")
+    contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
+    messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
+    for key in ("disclaimer", "empty", "not_text", "truncated", "fallback", "fallback_other_language", "gap",
+                "suggest", "clarify", "clarify_neither", "sources_none", "review_overdue"):
+        if not messages.get(key):
+            r.error(path, doc, "messages", f"settings: message '{key}' is missing", f"add `{key}:` under messages")
+    for key in ("emergency_number", "urgent_number", "crisis_line", "support_line"):
+        if not contacts.get(key):
+            r.error(path, doc, "contacts", f"settings: contact '{key}' is missing", f"add `{key}:` under contacts")
+    limits = doc.get("limits") if isinstance(doc.get("limits"), LineDict) else LineDict()
+    max_chars = int(r.number(path, limits, "max_message_chars", "limits", 50, 1_000_000))
+    groups: dict[str, Group] = {}
+    for name, g in (doc.get("groups") or {}).items():
+        node = r.mapping(path, g, f"group '{name}'")
+        if node is not None:
+            groups[str(name)] = Group(str(name), r.text(path, node, "title", f"group '{name}'"),
+                                      r.strings(path, node, "subject", f"group '{name}'"))
+    for name in GROUPS:
+        if name not in groups:
+            r.error(path, doc, "groups", f"settings: group '{name}' is missing", f"add `{name}:` under groups")
+    default_group = str(doc.get("default_group") or "")
+    if default_group and default_group not in groups:
+        r.error(path, doc, "default_group", f"settings: default_group '{default_group}' is not a group",
+                f"use one of: {', '.join(groups)}")
+    return Settings(contacts, max_chars, messages, groups, default_group,
+                    str(doc.get("seeds_dir") or "../shared/seeds"))
+
+
+def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
+    doc = r.mapping(path, r.load(path), "the lexicon file") or LineDict()
+    keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
+            "topic_change", "ordinals", "neither", "yes", "no", "english_markers", "foreign_markers"}
+    r.keys(path, doc, keys, keys, "lexicon")
+
+    def pairs(key: str) -> dict[str, str]:
+        value = doc.get(key) or {}
+        if not isinstance(value, dict):
+            r.error(path, doc, key, f"lexicon: '{key}' must be a mapping", "write `from: to` lines")
+            return {}
+        return {str(k).lower(): str(v).lower() for k, v in value.items()}
+
+    ordinals: dict[str, int] = {}
+    for k, v in (doc.get("ordinals") or {}).items():
+        if isinstance(v, int) and not isinstance(v, bool):
+            ordinals[str(k).lower()] = v
+        else:
+            r.error(path, doc, "ordinals", f"lexicon: ordinal '{k}' must map to a whole number", "write e.g. `second: 2`")
+
+    def words(key: str) -> tuple[str, ...]:
+        return tuple(w.lower() for w in r.strings(path, doc, key, "lexicon"))
+
+    return Lexicon(pairs("contractions"), pairs("token_map"), frozenset(words("stopwords")), words("vocabulary"),
+                   words("followup_connectors"), frozenset(words("followup_pronouns")), words("topic_change"),
+                   ordinals, words("neither"), words("yes"), words("no"),
+                   frozenset(words("english_markers")), frozenset(words("foreign_markers")))
+
+
+def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
+    doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
+    spec: dict[str, tuple[float, float]] = {
+        "answer_threshold": (0, 1), "clarify_threshold": (0, 1), "clarify_margin": (0, 1), "max_options": (2, 5),
+        "example_weight": (0, 1), "fuzzy_weight": (0, 1), "intent_coverage_weight": (0, 1),
+        "unknown_token_weight": (0, 20), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
+        "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
+        "selection_threshold": (0, 1)}
+    r.keys(path, doc, set(spec), set(spec), "matching")
+    values = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
+    values["max_options"] = int(values["max_options"])
+    values["typo_min_length"] = int(values["typo_min_length"])
+    if values["clarify_threshold"] > values["answer_threshold"]:
+        r.error(path, doc, "clarify_threshold", "matching: clarify_threshold is above answer_threshold",
+                "make clarify_threshold <= answer_threshold")
+    return MatchingConfig(**values)  # type: ignore[arg-type]
+
+
+def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
+    doc = r.mapping(path, r.load(path), "the safety file") or LineDict()
+    r.keys(path, doc, {"informational", "personal", "messages", "rules"}, {"messages", "rules"}, "safety")
+    messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
+    rules = []
+    for item in doc.get("rules") or []:
+        node = r.mapping(path, item, "a safety rule")
+        if node is None:
+            continue
+        what = f"safety rule '{node.get('id', '?')}'"
+        r.keys(path, node, {"id", "category", "all", "always"}, {"id", "category", "all"}, what)
+        category = r.text(path, node, "category", what)
+        if category and category not in messages:
+            r.error(path, node, "category", f"{what}: no message for category '{category}'",
+                    f"add `{category}:` under messages")
+        groups = []
+        raw_groups = node.get("all")
+        if not isinstance(raw_groups, list) or not raw_groups:
+            r.error(path, node, "all", f"{what}: 'all' must be a list of pattern lists", "write `all:` then `- [regex, …]`")
+            raw_groups = []
+        for i, group in enumerate(raw_groups):
+            holder = LineDict({"group": group})
+            holder.line = raw_groups.item_lines[i] if isinstance(raw_groups, LineList) else node.line
+            holder.key_lines = {"group": holder.line}
+            groups.append(r.patterns(path, holder, "group", what))
+        rules.append(SafetyRule(r.text(path, node, "id", what), category, tuple(groups),
+                                bool(node.get("always", False)), messages.get(category, "")))
+    return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
+                        r.patterns(path, doc, "personal", "safety"), messages)
+
+
+def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:
+    doc = r.mapping(path, r.load(path), "the scope file") or LineDict()
+    r.keys(path, doc, {"gaps"}, {"gaps"}, "scope")
+    out = []
+    for item in doc.get("gaps") or []:
+        node = r.mapping(path, item, "a gap")
+        if node is None:
+            continue
+        what = f"gap '{node.get('id', '?')}'"
+        r.keys(path, node, {"id", "says", "patterns", "unless", "related"}, {"id", "says", "patterns"}, what)
+        out.append(Gap(r.text(path, node, "id", what), r.text(path, node, "says", what),
+                       r.patterns(path, node, "patterns", what), r.patterns(path, node, "unless", what),
+                       r.strings(path, node, "related", what)))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- cross-checks
+def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
+    intents: Mapping[str, Intent] = k["intents"]
+    answers: Mapping[str, Answer] = k["answers"]
+    root = r.root
+    for name, intent in intents.items():
+        if name not in answers:
+            r.problems.append(Problem(intent.path, intent.line, f"intent '{name}' has no answer",
+                                      "add an answer for it in answers/"))
+    for name, answer in answers.items():
+        where = root / "answers"
+        if name not in intents:
+            r.problems.append(Problem(_answer_file(where, name, r), None,
+                                      f"answer for '{name}' has no intent", "add the intent to intents/ or remove the answer"))
+        for rel in answer.related:
+            if rel not in answers:
+                r.problems.append(Problem(_answer_file(where, name, r), None,
+                                          f"answer '{name}': related topic '{rel}' does not exist",
+                                          "name an existing intent"))
+    for gap in k["gaps"]:
+        for rel in gap.related:
+            if rel not in answers:
+                r.problems.append(Problem("config/scope.yml", None, f"gap '{gap.id}': related topic '{rel}' does not exist",
+                                          "name an existing intent"))
+    today = dt.date.today()
+    for source in k["sources"].values():
+        if source.next_review_due and source.next_review_due < today:
+            r.warnings.append(Problem("answers/sources.yml", None,
+                                      f"source '{source.id}' was due for review on {source.next_review_due}",
+                                      "check the document again and update its dates"))
+
+
+def _answer_file(folder: Path, intent: str, r: _Reader) -> str:
+    for path in sorted(folder.glob("*.yml")):
+        try:
+            if re.search(rf"intent:\s*{re.escape(intent)}\s*$", path.read_text(encoding="utf-8"), re.M):
+                return r.display(path)
+        except OSError:
+            continue
+    return r.display(folder)
+
+
+# --------------------------------------------------------------------------- entry points
+def default_root() -> Path:
+    """The content tree: $SARCOMA_CHAT_CONTENT, else the repository this package sits in."""
+    env = os.environ.get(CONTENT_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent.parent
+
+
+def load(root: Path | str | None = None, config_override: Path | str | None = None) -> Knowledge:
+    """Load and validate the whole content tree; raise ContentError listing every problem."""
+    base = Path(root) if root is not None else default_root()
+    r = _Reader(base)
+    if not base.is_dir():
+        raise ContentError([Problem(str(base), None, "content folder not found",
+                                    f"pass --content DIR or set {CONTENT_ENV}")])
+    config = base / "config"
+    intents, synonyms = _load_intents(r, base / "intents")
+    sources = _load_sources(r, base / "answers" / "sources.yml")
+    parts: dict[str, Any] = {
+        "intents": intents, "synonyms": tuple(synonyms), "sources": sources,
+        "answers": _load_answers(r, base / "answers", sources),
+        "settings": _load_settings(r, config / "settings.yml"),
+        "lexicon": _load_lexicon(r, config / "lexicon.yml"),
+        "matching": _load_matching(r, config / "matching.yml"),
+        "safety": _load_safety(r, config / "safety.yml"),
+        "gaps": _load_gaps(r, config / "scope.yml"),
+    }
+    override = config_override or os.environ.get(CONFIG_ENV)
+    if override:
+        parts["settings"] = _apply_override(r, Path(override), parts["settings"])
+    if not r.problems:
+        _cross_check(r, parts)
+    if r.problems:
+        raise ContentError(r.problems)
+    return Knowledge(root=base, warnings=tuple(r.warnings), **parts)
+
+
+def _apply_override(r: _Reader, path: Path, settings: Settings) -> Settings:
+    """A deployment's own contacts and messages (e.g. its support line) over the defaults."""
+    doc = r.mapping(path, r.load(path), "the deployment config")
+    if doc is None:
+        return settings
+    r.keys(path, doc, {"contacts", "messages"}, set(), "deployment config")
+    merge: Callable[[Mapping[str, str], Any], dict[str, str]] = lambda base, new: {
+        **base, **{str(k): str(v).strip() for k, v in (new or {}).items()}}
+    return Settings(merge(settings.contacts, doc.get("contacts")), settings.max_message_chars,
+                    merge(settings.messages, doc.get("messages")), settings.groups, settings.default_group,
+                    settings.seeds_dir)

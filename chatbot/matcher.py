@@ -1,0 +1,136 @@
+"""Scores a normalised message against every intent's examples with rapidfuzz."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Collection, Iterable, Mapping, Sequence
+
+from rapidfuzz import fuzz, process
+
+from .knowledge import MatchingConfig
+
+_FUZZY_CHARS = 300      # the character score reads at most this much of a message
+_FUZZY_FLOOR = 40.0     # character scores below this count as no resemblance
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An intent and how confident the matcher is in it, in [0, 1]."""
+
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """All scored intents, best first; `in_domain` is False when the words are not ours."""
+
+    candidates: tuple[Candidate, ...]
+    domain_coverage: float
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def score(self, intent: str) -> float:
+        """The score of one intent (0 if it was not a candidate)."""
+        return next((c.score for c in self.candidates if c.intent == intent), 0.0)
+
+
+@dataclass(frozen=True)
+class _Example:
+    intent: str
+    tokens: frozenset[str]
+    weight: float
+    text: str
+
+
+class Matcher:
+    """Immutable index of the examples; `match` is safe to call from many threads."""
+
+    def __init__(self, examples: Mapping[str, Sequence[Sequence[str]]], stopwords: Collection[str],
+                 config: MatchingConfig) -> None:
+        self.config = config
+        self._stop = frozenset(stopwords)
+        per_intent: dict[str, list[frozenset[str]]] = {}
+        for intent, token_lists in examples.items():
+            per_intent[intent] = [frozenset(self.content(toks)) for toks in token_lists]
+        self.intents = tuple(per_intent)
+        df: dict[str, int] = defaultdict(int)
+        self._vocab: dict[str, frozenset[str]] = {}
+        for intent, sets in per_intent.items():
+            vocab = frozenset().union(*sets) if sets else frozenset()
+            self._vocab[intent] = vocab
+            for tok in vocab:
+                df[tok] += 1
+        n = max(1, len(per_intent))
+        self._weight = {tok: 1.0 + math.log(n / count) for tok, count in df.items()}
+        self._examples: list[_Example] = []
+        self._index: dict[str, list[int]] = defaultdict(list)
+        for intent, sets in per_intent.items():
+            for toks in sets:
+                if not toks:
+                    continue
+                idx = len(self._examples)
+                self._examples.append(_Example(intent, toks, self._sum(toks), " ".join(sorted(toks))))
+                for tok in toks:
+                    self._index[tok].append(idx)
+        self._texts = [e.text for e in self._examples]
+
+    def content(self, tokens: Sequence[str]) -> list[str]:
+        """The words that carry meaning; all words if every one is a stopword ("how are you")."""
+        kept = [t for t in tokens if t not in self._stop]
+        return kept or list(tokens)
+
+    def weight(self, token: str) -> float:
+        """IDF weight: rare across intents means telling; unknown words weigh as configured."""
+        return self._weight.get(token, self.config.unknown_token_weight)
+
+    def knows(self, token: str) -> bool:
+        return token in self._weight
+
+    def match(self, tokens: Sequence[str], only: Iterable[str] | None = None,
+              bonus: Mapping[str, float] | None = None) -> MatchResult:
+        """Score every intent (or just `only`) for these canonical tokens."""
+        allowed = set(only) if only is not None else None
+        query = frozenset(self.content(tokens))
+        if not query:
+            return MatchResult((), 0.0)
+        cfg = self.config
+        wq = self._sum(query)
+        known = sum(self.weight(t) for t in query if t in self._weight)
+        coverage = known / wq if wq else 0.0
+
+        best_example: dict[str, float] = defaultdict(float)
+        dice: dict[int, float] = {}
+        for tok in query:
+            for idx in self._index.get(tok, ()):
+                if idx not in dice:
+                    ex = self._examples[idx]
+                    shared = self._sum(query & ex.tokens)
+                    dice[idx] = 2.0 * shared / (wq + ex.weight)
+        text = " ".join(sorted(query))[:_FUZZY_CHARS]
+        fuzzy = {idx: score / 100.0 for _, score, idx in process.extract(
+            text, self._texts, scorer=fuzz.token_sort_ratio, processor=None,
+            score_cutoff=_FUZZY_FLOOR, limit=None)}
+        ew, fw = cfg.example_weight, cfg.fuzzy_weight
+        for idx in set(dice) | set(fuzzy):
+            intent = self._examples[idx].intent
+            if allowed is not None and intent not in allowed:
+                continue
+            value = ew * dice.get(idx, 0.0) + fw * fuzzy.get(idx, 0.0)
+            if value > best_example[intent]:
+                best_example[intent] = value
+
+        scores = []
+        for intent, value in best_example.items():
+            cover = sum(self.weight(t) for t in query & self._vocab[intent]) / wq
+            score = value + cfg.intent_coverage_weight * cover + (bonus or {}).get(intent, 0.0)
+            scores.append(Candidate(intent, round(min(1.0, max(0.0, score)), 4)))
+        scores.sort(key=lambda c: (-c.score, c.intent))
+        return MatchResult(tuple(scores), round(coverage, 4))
+
+    def _sum(self, tokens: Iterable[str]) -> float:
+        return sum(self.weight(t) for t in tokens)

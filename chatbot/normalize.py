@@ -1,0 +1,152 @@
+"""Turns what people type into the canonical words the safety check and matcher compare."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Iterable, Mapping
+
+from rapidfuzz import fuzz, process
+
+from .knowledge import Lexicon, Synonym
+
+_CONTROL = dict.fromkeys(c for c in range(0x110000) if c < 32 or 0x7F <= c < 0xA0)
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
+_NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
+_ALPHA = re.compile(r"^[a-z]+$")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A message reduced to canonical tokens, with what was changed on the way."""
+
+    raw: str
+    tokens: tuple[str, ...]
+    corrections: tuple[tuple[str, str], ...] = ()
+    foreign: bool = False
+
+    @property
+    def text(self) -> str:
+        """The canonical tokens as one string (what regex rules see)."""
+        return " ".join(self.tokens)
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, straight apostrophes, no control characters."""
+    text = text.translate(_CONTROL).translate(_APOSTROPHES)
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+class Normalizer:
+    """Normalises messages with the content's own words; immutable and thread-safe."""
+
+    def __init__(self, lexicon: Lexicon, synonyms: Iterable[Synonym], corpus: Iterable[str],
+                 typo_cutoff: float, typo_min_length: int) -> None:
+        self.lexicon = lexicon
+        self._contractions = _contraction_pattern(lexicon.contractions)
+        self._token_map = {k: tuple(v.split()) for k, v in lexicon.token_map.items()}
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        synonyms = list(synonyms)
+        for syn in synonyms:
+            canonical = self._base_tokens(syn.canonical)
+            for variant in syn.variants:
+                key = self._base_tokens(variant)
+                if key and key != canonical:
+                    self._phrases[key] = canonical
+        self._longest = max((len(k) for k in self._phrases), default=1)
+        known: set[str] = set(lexicon.stopwords) | set(lexicon.vocabulary)
+        for key, value in self._phrases.items():
+            known.update(key)
+            known.update(value)
+        for line in corpus:
+            known.update(self._base_tokens(line))
+        for words in self._token_map.values():
+            known.update(words)
+        self.known: frozenset[str] = frozenset(known)
+        self._choices = sorted(w for w in known if _ALPHA.match(w) and len(w) >= typo_min_length)
+        self._cutoff = typo_cutoff
+        self._min_length = typo_min_length
+        self._correct: Callable[[str], str | None] = lru_cache(maxsize=8192)(self._correct_uncached)
+
+    # ----------------------------------------------------------------- public
+    def normalize(self, raw: str) -> Normalized:
+        """Canonical tokens of `raw`: typo-corrected, synonyms applied."""
+        tokens = self._base_tokens(raw)
+        corrected: list[str] = []
+        fixes: list[tuple[str, str]] = []
+        for tok in tokens:
+            if tok not in self.known and len(tok) >= self._min_length and _ALPHA.match(tok):
+                fix = self._correct(tok)
+                if fix:
+                    fixes.append((tok, fix))
+                    corrected.extend(self._token_map.get(fix, (fix,)))
+                    continue
+            corrected.append(tok)
+        out = self._apply_synonyms(corrected)
+        return Normalized(raw, tuple(out), tuple(fixes), self._foreign(tokens, raw))
+
+    def phrase(self, text: str) -> tuple[str, ...]:
+        """Canonical tokens of trusted text (examples, titles): no typo correction."""
+        return tuple(self._apply_synonyms(self._base_tokens(text)))
+
+    # ----------------------------------------------------------------- steps
+    def _base_tokens(self, text: str) -> tuple[str, ...]:
+        text = fold(text)
+        if self._contractions is not None:
+            text = self._contractions.sub(lambda m: " " + self.lexicon.contractions[m.group(0)] + " "
+                                          if not m.group(0).startswith(("'", "n'"))
+                                          else self.lexicon.contractions[m.group(0)], text)
+        text = _NOT_WORD.sub(" ", text)
+        out: list[str] = []
+        for tok in text.split():
+            out.extend(self._token_map.get(tok, (tok,)))
+        return tuple(out)
+
+    def _apply_synonyms(self, tokens: list[str] | tuple[str, ...]) -> list[str]:
+        out: list[str] = []
+        i, n = 0, len(tokens)
+        while i < n:
+            for size in range(min(self._longest, n - i), 0, -1):
+                hit = self._phrases.get(tuple(tokens[i:i + size]))
+                if hit is not None:
+                    out.extend(hit)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _correct_uncached(self, token: str) -> str | None:
+        # Short words need a closer match: one slip in four letters is a quarter of the word.
+        cutoff = self._cutoff + max(0, 6 - len(token)) * 3
+        best = process.extractOne(token, self._choices, scorer=fuzz.ratio, processor=None,
+                                  score_cutoff=cutoff)
+        if best is None:
+            return None
+        word = best[0]
+        # Typos rarely change the first letter; requiring it keeps unrelated words apart.
+        return word if word[0] == token[0] else None
+
+    def _foreign(self, tokens: tuple[str, ...], raw: str) -> bool:
+        letters = [c for c in raw if c.isalpha()]
+        if letters and sum(1 for c in letters if ord(c) > 0x24F) > len(letters) / 2:
+            return True
+        english = sum(1 for t in tokens if t in self.lexicon.english_markers)
+        foreign = sum(1 for t in tokens if t in self.lexicon.foreign_markers)
+        return foreign >= 2 and foreign > english
+
+
+def _contraction_pattern(table: Mapping[str, str]) -> re.Pattern[str] | None:
+    if not table:
+        return None
+    parts = []
+    for key in sorted(table, key=len, reverse=True):
+        if key.startswith(("'", "n'")):
+            parts.append(r"(?<=[a-z])" + re.escape(key) + r"\b")
+        else:
+            parts.append(r"\b" + re.escape(key) + r"\b")
+    return re.compile("|".join(parts))
