@@ -54,6 +54,7 @@ class Dialogue:
         self._yes = frozenset(fold(w) for w in self.lex.yes)
         self._no = frozenset(fold(w) for w in self.lex.no)
         self._neither = frozenset(fold(w) for w in self.lex.neither)
+        self._domain = frozenset(t for term in self.lex.domain_terms for t in self.normalizer.phrase(term))
 
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
@@ -100,10 +101,11 @@ class Dialogue:
         gap = self.scope.gap(norm.text)
         if gap is not None:
             return self._finish(state, self._gap_reply(gap, result), truncated)
-        return self._decide(state, result, truncated)
+        return self._decide(state, result, norm.tokens, truncated)
 
     # ------------------------------------------------------------------ decisions
-    def _decide(self, state: State, result: MatchResult, truncated: bool) -> tuple[Reply, State]:
+    def _decide(self, state: State, result: MatchResult, tokens: Sequence[str],
+                truncated: bool) -> tuple[Reply, State]:
         cfg = self.cfg
         best = result.best
         if best is None or result.domain_coverage < cfg.min_domain_coverage or best.score < cfg.clarify_threshold:
@@ -115,8 +117,19 @@ class Dialogue:
         if len({c.intent for c in close}) > 1 and all(self._group(c.intent) == "conversation" for c in close):
             close = close[:1]    # "thanks, bye" needs no clarifying question
         top = close[0]
-        if top.score >= cfg.answer_threshold and len(close) == 1:
+        if self._group(top.intent) == "conversation":
+            bar = cfg.conversation_threshold
+        elif self._domain.intersection(tokens):
+            bar = cfg.answer_threshold
+        else:
+            bar = cfg.unanchored_threshold
+        if top.score >= bar and len(close) == 1:
             return self._answer_turn(state, top.intent, top.score, truncated)
+        if self._group(top.intent) == "conversation":
+            return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
+        if bar == cfg.unanchored_threshold:
+            # Nothing in the message ties it to our topics: say so rather than guess a topic.
+            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         if len(close) == 1:
             wider = [c for c in result.candidates if c.score >= best.score - 2 * cfg.clarify_margin
                      and self._group(c.intent) != "conversation"]

@@ -37,7 +37,7 @@ class Engine:
         self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length)
         examples = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
                     for name, intent in knowledge.intents.items()}
-        self.matcher = Matcher(examples, knowledge.lexicon.stopwords, m)
+        self.matcher = Matcher(examples, knowledge.lexicon.stopwords, knowledge.lexicon.light_words, m)
         self.dialogue = Dialogue(knowledge, self.normalizer, self.matcher,
                                  SafetyChecker(knowledge.safety), ScopeChecker(knowledge.gaps))
 
@@ -46,9 +46,9 @@ class Engine:
         """Load the content tree (default: this repository) and build the engine."""
         return cls(knowledge_mod.load(root, config))
 
-    def session(self, audience: Audience = "patient") -> "Session":
-        """A new conversation."""
-        return Session(self, State(audience=_audience(audience)))
+    def session(self, audience: str = "patient", disclaimer_shown: bool = False) -> "Session":
+        """A new conversation (front ends that show the disclaimer themselves say so)."""
+        return Session(self, State(audience=_audience(audience), disclaimer_shown=disclaimer_shown))
 
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
         """One turn as a pure function, for callers that keep the state themselves."""

@@ -118,6 +118,8 @@ class Lexicon:
     no: tuple[str, ...]
     english_markers: frozenset[str]
     foreign_markers: frozenset[str]
+    domain_terms: frozenset[str]
+    light_words: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class MatchingConfig:
     """Thresholds and weights of the matcher (chosen from data: see the file's header)."""
 
     answer_threshold: float
+    unanchored_threshold: float
+    conversation_threshold: float
     clarify_threshold: float
     clarify_margin: float
     max_options: int
@@ -132,6 +136,8 @@ class MatchingConfig:
     fuzzy_weight: float
     intent_coverage_weight: float
     unknown_token_weight: float
+    idf_floor: float
+    light_weight: float
     min_domain_coverage: float
     typo_cutoff: float
     typo_min_length: int
@@ -472,7 +478,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     doc = r.mapping(path, r.load(path), "the lexicon file") or LineDict()
     keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
-            "topic_change", "ordinals", "neither", "yes", "no", "english_markers", "foreign_markers"}
+            "topic_change", "ordinals", "neither", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
+            "light_words"}
     r.keys(path, doc, keys, keys, "lexicon")
 
     def pairs(key: str) -> dict[str, str]:
@@ -495,15 +502,16 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     return Lexicon(pairs("contractions"), pairs("token_map"), frozenset(words("stopwords")), words("vocabulary"),
                    words("followup_connectors"), frozenset(words("followup_pronouns")), words("topic_change"),
                    ordinals, words("neither"), words("yes"), words("no"),
-                   frozenset(words("english_markers")), frozenset(words("foreign_markers")))
+                   frozenset(words("english_markers")), frozenset(words("foreign_markers")),
+                   frozenset(words("domain_terms")), frozenset(words("light_words")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "answer_threshold": (0, 1), "clarify_threshold": (0, 1), "clarify_margin": (0, 1), "max_options": (2, 5),
+        "answer_threshold": (0, 1), "unanchored_threshold": (0, 1), "conversation_threshold": (0, 1), "clarify_threshold": (0, 1), "clarify_margin": (0, 1), "max_options": (2, 5),
         "example_weight": (0, 1), "fuzzy_weight": (0, 1), "intent_coverage_weight": (0, 1),
-        "unknown_token_weight": (0, 20), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
+        "unknown_token_weight": (0, 20), "idf_floor": (0, 5), "light_weight": (0, 5), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
         "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
         "selection_threshold": (0, 1)}
     r.keys(path, doc, set(spec), set(spec), "matching")

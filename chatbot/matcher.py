@@ -51,7 +51,7 @@ class Matcher:
     """Immutable index of the examples; `match` is safe to call from many threads."""
 
     def __init__(self, examples: Mapping[str, Sequence[Sequence[str]]], stopwords: Collection[str],
-                 config: MatchingConfig) -> None:
+                 light_words: Collection[str], config: MatchingConfig) -> None:
         self.config = config
         self._stop = frozenset(stopwords)
         per_intent: dict[str, list[frozenset[str]]] = {}
@@ -66,7 +66,9 @@ class Matcher:
             for tok in vocab:
                 df[tok] += 1
         n = max(1, len(per_intent))
-        self._weight = {tok: 1.0 + math.log(n / count) for tok, count in df.items()}
+        light = frozenset(light_words)
+        self._weight = {tok: config.light_weight if tok in light else config.idf_floor + math.log(n / count)
+                        for tok, count in df.items()}
         self._examples: list[_Example] = []
         self._index: dict[str, list[int]] = defaultdict(list)
         for intent, sets in per_intent.items():

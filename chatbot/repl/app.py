@@ -1,0 +1,141 @@
+"""The chat loop: prompt_toolkit on a terminal, plain line-by-line I/O otherwise."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import IO, Callable
+
+from ..engine import Engine, Session
+from ..render import sources_text
+from ..reply import Reply
+from . import commands, keys, toolbar
+
+log = logging.getLogger("sarcoma_chat")
+STATE_ENV = "SARCOMA_CHAT_STATE_DIR"
+_STYLE = {"safety": "ansired bold", "clarify": "ansiyellow", "fallback": "ansicyan", "answer": ""}
+
+
+def state_dir() -> Path | None:
+    """Where history and the error log live ($SARCOMA_CHAT_STATE_DIR or XDG state); None if unwritable."""
+    base = os.environ.get(STATE_ENV) or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "sarcoma-chat")
+    path = Path(base)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    except OSError:
+        return None
+
+
+def _setup_log(folder: Path | None) -> None:
+    """Tracebacks go to a log file, never to the person chatting."""
+    if folder is None or log.handlers:
+        return
+    try:
+        handler = logging.FileHandler(folder / "sarcoma-chat.log", encoding="utf-8")
+    except OSError:
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+def banner(engine: Engine) -> str:
+    k = engine.knowledge
+    return ("Sarcoma information chat: soft tissue sarcoma and malignant mesenchymoma.\n"
+            + k.message("disclaimer") + "\nType a question, /help for commands, /quit to leave.")
+
+
+def farewell(engine: Engine) -> str:
+    """The goodbye answer's text, said when the chat ends however it ends."""
+    answer = engine.knowledge.answers.get("goodbye")
+    return engine.knowledge.fill(answer.text) if answer else "Goodbye."
+
+
+def _turn(session: Session, line: str, say: Callable[[Reply], None], note: Callable[[str], None],
+          warn: Callable[[str], None]) -> bool:
+    """Handle one input line; False means the person wants to leave."""
+    if line.strip().startswith("/"):
+        return commands.dispatch(commands.Context(session, note, warn), line)
+    if not line.strip():
+        return True
+    try:
+        say(session.send(line))
+    except Exception:  # noqa: BLE001 - the chat must survive anything; the log keeps the traceback
+        log.exception("reply failed for a message of %d characters", len(line))
+        warn("Sorry, something went wrong on my side. Your message is kept; please try again or rephrase it.")
+    return True
+
+
+def run_plain(engine: Engine, stdin: IO[str], stdout: IO[str]) -> int:
+    """Line-by-line chat for pipes and scripts: one reply per input line."""
+    session = engine.session(disclaimer_shown=True)
+
+    def write(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    def say(reply: Reply) -> None:
+        write(reply.text + ("\n\n" + sources_text(reply) if reply.sources else "") + "\n")
+
+    write(banner(engine) + "\n")
+    for line in stdin:
+        if not _turn(session, line.rstrip("\n"), say, write, lambda t: write("! " + t)):
+            break
+    write(farewell(engine))
+    return 0
+
+
+def run(engine: Engine) -> int:
+    """The interactive chat; falls back to plain I/O when stdin or stdout is not a terminal."""
+    folder = state_dir()
+    _setup_log(folder)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return run_plain(engine, sys.stdin, sys.stdout)
+
+    from prompt_toolkit import PromptSession, print_formatted_text
+    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.formatted_text import FormattedText
+    from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+
+    session = engine.session(disclaimer_shown=True)
+    history: History = InMemoryHistory()
+    if folder is not None:
+        try:
+            (folder / "history").touch()
+            history = FileHistory(str(folder / "history"))
+        except OSError:
+            pass
+    words = sorted(commands.COMMANDS) + sorted(a.title for a in engine.knowledge.answers.values())
+    prompt = PromptSession(history=history, key_bindings=keys.build(),
+                           completer=WordCompleter(words, ignore_case=True, sentence=True),
+                           bottom_toolbar=toolbar.build(session), complete_while_typing=False)
+
+    def note(text: str) -> None:
+        print_formatted_text(FormattedText([("", text)]))
+
+    def warn(text: str) -> None:
+        print_formatted_text(FormattedText([("ansired", text)]))
+
+    def say(reply: Reply) -> None:
+        parts = [(_STYLE.get(reply.kind, ""), reply.text)]
+        if reply.sources:
+            parts.append(("", "\n\n"))
+            parts.append(("ansibrightblack", sources_text(reply)))
+        print_formatted_text(FormattedText(parts + [("", "\n")]))
+
+    note(banner(engine) + "\n")
+    while True:
+        try:
+            line = prompt.prompt("you> ")
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        if not _turn(session, line, say, note, warn):
+            break
+    note(farewell(engine))
+    return 0
