@@ -46,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - people see one line; the log keeps the traceback
+        from .repl.app import log, setup_log, state_dir
+        setup_log(state_dir())
+        log.exception("unexpected error")
+        print(f"sarcoma-chat: unexpected error ({type(exc).__name__}: {exc}); details are in the log "
+              f"in {state_dir() or 'the state folder'}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

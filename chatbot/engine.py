@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -33,6 +34,11 @@ class Engine:
         self.knowledge = knowledge
         corpus = [e for intent in knowledge.intents.values() for e in intent.examples]
         corpus += [a.title for a in knowledge.answers.values()]
+        # Words the scope and safety rules look for are real words too: never "correct"
+        # "causes" into "cases" just because no example asks about causes.
+        patterns = [p.pattern for g in knowledge.gaps for p in (*g.patterns, *g.unless)]
+        patterns += [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
+        corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
         m = knowledge.matching
         self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length)
         examples = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]

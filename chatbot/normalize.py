@@ -132,11 +132,13 @@ class Normalizer:
         return word if word[0] == token[0] else None
 
     def _foreign(self, tokens: tuple[str, ...], raw: str) -> bool:
+        """A guess that the message is not English, so the reply can say so honestly."""
         letters = [c for c in raw if c.isalpha()]
         if letters and sum(1 for c in letters if ord(c) > 0x24F) > len(letters) / 2:
             return True
         english = sum(1 for t in tokens if t in self.lexicon.english_markers)
         foreign = sum(1 for t in tokens if t in self.lexicon.foreign_markers)
+        foreign += 2 * any(c in raw for c in "¿¡") + any(0xC0 <= ord(c) <= 0x24F for c in letters)
         return foreign >= 2 and foreign > english
 
 

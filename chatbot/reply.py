@@ -61,9 +61,7 @@ class Reply:
 
     def to_dict(self, session: str | None = None) -> dict[str, Any]:
         """The batch / HTTP JSON object (a public, stable interface: see README.md)."""
-        out: dict[str, Any] = {}
-        if session is not None:
-            out["session"] = session
+        out: dict[str, Any] = {"session": session}
         out.update({
             "kind": self.kind, "intent": self.intent, "options": [o.intent for o in self.options],
             "confidence": round(self.confidence, 4), "text": self.text,

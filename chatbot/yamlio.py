@@ -14,15 +14,19 @@ from .errors import Problem
 class LineDict(dict):  # type: ignore[type-arg]
     """A YAML mapping that knows its own line and the line of each key."""
 
-    line: int = 0
-    key_lines: dict[str, int]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.line = 0
+        self.key_lines: dict[str, int] = {}
 
 
 class LineList(list):  # type: ignore[type-arg]
     """A YAML sequence that knows its own line and the line of each item."""
 
-    line: int = 0
-    item_lines: list[int]
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.line = 0
+        self.item_lines: list[int] = []
 
 
 class _Loader(yaml.SafeLoader):

@@ -30,7 +30,7 @@ def state_dir() -> Path | None:
         return None
 
 
-def _setup_log(folder: Path | None) -> None:
+def setup_log(folder: Path | None) -> None:
     """Tracebacks go to a log file, never to the person chatting."""
     if folder is None or log.handlers:
         return
@@ -89,11 +89,13 @@ def run_plain(engine: Engine, stdin: IO[str], stdout: IO[str]) -> int:
     return 0
 
 
-def run(engine: Engine) -> int:
+def run(engine: Engine, interactive: bool | None = None) -> int:
     """The interactive chat; falls back to plain I/O when stdin or stdout is not a terminal."""
     folder = state_dir()
-    _setup_log(folder)
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    setup_log(folder)
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
         return run_plain(engine, sys.stdin, sys.stdout)
 
     from prompt_toolkit import PromptSession, print_formatted_text

@@ -1,0 +1,36 @@
+"""Normalisation: spelling, contractions, synonyms and typos meet the content's own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.engine import Engine
+
+
+@pytest.mark.parametrize("typed, tokens", [
+    ("What's a TUMOR?", ("what", "is", "a", "tumour")),
+    ("Can't they use chemo?", ("cannot", "they", "use", "chemotherapy")),
+    ("radiation therapy after the op", ("radiotherapy", "after", "the", "surgery")),
+    ("will they cut my leg off", ("will", "they", "amputation")),
+    ("Ménsenchymoma café", ("mesenchymoma", "cafe")),
+    ("my kids", ("my", "children")),
+    ("temprature", ("temperature",)),
+    ("opperation", ("surgery",)),
+    ("what causes sarcoma", ("what", "causes", "sarcoma")),
+    ("temperature of 38.5", ("temperature", "of", "38.5")),
+])
+def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
+    assert engine.normalizer.normalize(typed).tokens == tokens
+
+
+def test_unrelated_words_are_not_forced_into_medical_ones(engine: Engine) -> None:
+    for word in ("cricket", "pizza", "nursery", "dementia", "hernia", "cholesterol"):
+        assert engine.normalizer.normalize(word).corrections == ()
+
+
+@pytest.mark.parametrize("typed", ["Qual è la capitale del Canada?", "¿Dónde está la biblioteca?", "这是什么病", "Wie geht es dir heute?"])
+def test_other_languages_are_recognised(engine: Engine, typed: str) -> None:
+    assert engine.normalizer.normalize(typed).foreign
+    reply = engine.session().send(typed)
+    assert reply.kind == "fallback"
+    assert "only answer questions written in English" in reply.text
