@@ -39,10 +39,11 @@ from chatbot.engine import Engine  # noqa: E402
 DATA = ROOT.parent / "shared" / "data"
 SPACE: dict[str, tuple[float, float]] = {
     "answer_threshold": (0.40, 0.75), "unanchored_threshold": (0.5, 0.95), "conversation_threshold": (0.55, 0.9), "clarify_threshold": (0.25, 0.5),
-    "clarify_margin": (0.02, 0.12), "example_weight": (0.4, 0.8), "fuzzy_weight": (0.0, 0.3),
+    "clarify_margin": (0.02, 0.12), "example_weight": (0.4, 0.8), "fuzzy_weight": (0.0, 0.3), "agreement_weight": (0.1, 0.45),
     "unknown_token_weight": (1.5, 6.0), "idf_floor": (0.0, 1.0), "light_weight": (0.05, 0.8), "min_domain_coverage": (0.2, 0.7),
-    "subject_penalty": (0.05, 0.3), "context_bonus": (0.0, 0.15),
+    "subject_penalty": (0.05, 0.3), "context_bonus": (0.0, 0.15), "sentence_split_words": (8, 40),
 }
+INTEGERS = {"sentence_split_words"}
 
 
 def split(items: list[ev.Item]) -> tuple[list[ev.Item], list[ev.Item]]:
@@ -107,6 +108,8 @@ def sample(rng: random.Random, base: dict[str, float]) -> dict[str, float]:
             out[key] = round(min(hi, max(lo, base[key] + rng.uniform(-span, span))), 3)
         else:
             out[key] = round(rng.uniform(lo, hi), 3)
+        if key in INTEGERS:
+            out[key] = int(round(out[key]))
     return out
 
 

@@ -14,6 +14,7 @@ from .reply import Option, Reply, SourceRef
 from .safety import SafetyChecker
 from .scope import ScopeChecker
 
+_SENTENCE = re.compile(r"(?<=[.?!;])\s+|\n+|\s+-\s+")
 Audience = Literal["patient", "professional"]
 AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
 _SELECTION_FILLER = frozenset({"the", "one", "option", "number", "no", "please", "i", "mean", "meant", "want",
@@ -160,6 +161,12 @@ class Dialogue:
             subject = self.k.settings.default_group
         bonus = self._subject_bonus(subject)
         plain = self.matcher.match(norm.tokens, bonus=bonus)
+        if len(self.matcher.content(norm.tokens)) >= self.cfg.sentence_split_words:
+            # The question in a long message is usually one of its sentences.
+            for sentence in _SENTENCE.split(norm.raw):
+                tokens = self.normalizer.normalize(sentence).tokens
+                if len(self.matcher.content(tokens)) >= 2:
+                    plain = plain.merge(self.matcher.match(tokens, bonus=bonus))
         if not followup or not last:
             return plain
         bonus = {**bonus, last: bonus.get(last, 0.0) + self.cfg.context_bonus}
@@ -169,9 +176,12 @@ class Dialogue:
         if self._starts_with_connector(norm.tokens):
             variants.append(norm.tokens + self._title_tokens.get(last, ()))
         best = plain
+        floor = (plain.best.score if plain.best else 0.0) + self.cfg.clarify_margin
         for tokens in variants:
+            # Reading the message in the light of the last topic must be clearly better:
+            # "and immunotherapy?" after targeted medicines is about immunotherapy.
             result = self.matcher.match(tokens, bonus=bonus)
-            if result.best and (best.best is None or result.best.score > best.best.score):
+            if result.best and result.best.score >= floor and (best.best is None or result.best.score > best.best.score):
                 best = result
         return best
 

@@ -135,6 +135,8 @@ class MatchingConfig:
     example_weight: float
     fuzzy_weight: float
     intent_coverage_weight: float
+    agreement_weight: float
+    nb_smoothing: float
     unknown_token_weight: float
     idf_floor: float
     light_weight: float
@@ -143,6 +145,7 @@ class MatchingConfig:
     typo_min_length: int
     context_bonus: float
     subject_penalty: float
+    sentence_split_words: int
     selection_threshold: float
 
 
@@ -511,13 +514,15 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     spec: dict[str, tuple[float, float]] = {
         "answer_threshold": (0, 1), "unanchored_threshold": (0, 1), "conversation_threshold": (0, 1), "clarify_threshold": (0, 1), "clarify_margin": (0, 1), "max_options": (2, 5),
         "example_weight": (0, 1), "fuzzy_weight": (0, 1), "intent_coverage_weight": (0, 1),
+        "agreement_weight": (0, 1), "nb_smoothing": (0.001, 5),
         "unknown_token_weight": (0, 20), "idf_floor": (0, 5), "light_weight": (0, 5), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
         "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
-        "selection_threshold": (0, 1)}
+        "sentence_split_words": (3, 1000), "selection_threshold": (0, 1)}
     r.keys(path, doc, set(spec), set(spec), "matching")
     values = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
     values["max_options"] = int(values["max_options"])
     values["typo_min_length"] = int(values["typo_min_length"])
+    values["sentence_split_words"] = int(values["sentence_split_words"])
     if values["clarify_threshold"] > values["answer_threshold"]:
         r.error(path, doc, "clarify_threshold", "matching: clarify_threshold is above answer_threshold",
                 "make clarify_threshold <= answer_threshold")

@@ -34,6 +34,14 @@ class MatchResult:
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
 
+    def merge(self, other: "MatchResult") -> "MatchResult":
+        """Each intent's better score of the two (a long message and one of its sentences)."""
+        best = {c.intent: c.score for c in self.candidates}
+        for c in other.candidates:
+            best[c.intent] = max(best.get(c.intent, 0.0), c.score)
+        ranked = sorted((Candidate(i, s) for i, s in best.items()), key=lambda c: (-c.score, c.intent))
+        return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage))
+
     def score(self, intent: str) -> float:
         """The score of one intent (0 if it was not a candidate)."""
         return next((c.score for c in self.candidates if c.intent == intent), 0.0)
@@ -80,6 +88,39 @@ class Matcher:
                 for tok in toks:
                     self._index[tok].append(idx)
         self._texts = [e.text for e in self._examples]
+        # Naive Bayes over words and word pairs: it adds up the evidence of a whole message,
+        # where the nearest example sees only the best single phrasing.
+        self._nb_counts: dict[str, dict[str, int]] = {}
+        self._nb_totals: dict[str, int] = {}
+        for intent, token_lists in examples.items():
+            counts: dict[str, int] = defaultdict(int)
+            for toks in token_lists:
+                for feature in self._features(toks):
+                    counts[feature] += 1
+            self._nb_counts[intent] = dict(counts)
+            self._nb_totals[intent] = sum(counts.values())
+        self._nb_vocab = frozenset(f for counts in self._nb_counts.values() for f in counts)
+
+    def _features(self, tokens: Sequence[str]) -> list[str]:
+        words = self.content(tokens)
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+
+    def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
+        """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""
+        features = [f for f in self._features(tokens) if f in self._nb_vocab]
+        intents = [i for i in self._nb_counts if allowed is None or i in allowed]
+        if not features or not intents:
+            return {}
+        alpha = self.config.nb_smoothing
+        size = len(self._nb_vocab)
+        logs = {}
+        for intent in intents:
+            counts, denom = self._nb_counts[intent], self._nb_totals[intent] + alpha * size
+            logs[intent] = sum(math.log((counts.get(f, 0) + alpha) / denom) for f in features)
+        top = max(logs.values())
+        exp = {i: math.exp(v - top) for i, v in logs.items()}
+        total = sum(exp.values())
+        return {i: v / total for i, v in exp.items()}
 
     def content(self, tokens: Sequence[str]) -> list[str]:
         """The words that carry meaning; all words if every one is a stopword ("how are you")."""
@@ -118,6 +159,7 @@ class Matcher:
             text, self._texts, scorer=fuzz.token_sort_ratio, processor=None,
             score_cutoff=_FUZZY_FLOOR, limit=None)}
         ew, fw = cfg.example_weight, cfg.fuzzy_weight
+        total = (ew + fw + cfg.intent_coverage_weight) or 1.0     # so a perfect match is exactly 1
         for idx in set(dice) | set(fuzzy):
             intent = self._examples[idx].intent
             if allowed is not None and intent not in allowed:
@@ -129,9 +171,16 @@ class Matcher:
         scores = []
         for intent, value in best_example.items():
             cover = sum(self.weight(t) for t in query & self._vocab[intent]) / wq
-            score = value + cfg.intent_coverage_weight * cover + (bonus or {}).get(intent, 0.0)
+            score = (value + cfg.intent_coverage_weight * cover) / total + (bonus or {}).get(intent, 0.0)
             scores.append(Candidate(intent, round(min(1.0, max(0.0, score)), 4)))
         scores.sort(key=lambda c: (-c.score, c.intent))
+        post = self.posterior(tokens, allowed)
+        if scores and post:
+            # Two views agreeing on the best topic is worth more than either alone.
+            nb_best = max(post, key=lambda i: post[i])
+            if nb_best == scores[0].intent:
+                lead = scores[0]
+                scores[0] = Candidate(lead.intent, round(min(1.0, lead.score + cfg.agreement_weight * post[nb_best]), 4))
         return MatchResult(tuple(scores), round(coverage, 4))
 
     def _sum(self, tokens: Iterable[str]) -> float:

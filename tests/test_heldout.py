@@ -1,0 +1,25 @@
+"""Held-out paraphrases (written without looking at intents/): never a wrong answer."""
+
+from __future__ import annotations
+
+from chatbot import evaluate as ev
+from chatbot.engine import Engine
+
+from .conftest import load_data
+
+CASES = load_data("heldout.yml")["cases"]
+MIN_ACCURACY = 0.90     # in-scope answered right; clarifying questions and fallbacks are not errors
+
+
+def test_heldout_paraphrases(engine: Engine) -> None:
+    items = ev.items_from(CASES)
+    result = ev.score(items, ev.run(engine, items))
+    rows = result["rows"]
+    wrong = [f"{r['text']!r}: expected {r['expect']}, answered {r['intent']}" for r in rows if r["wrong"]]
+    false = [f"{r['text']!r}: answered {r['intent']}" for r in rows if r["cls"] == "fallback" and r["kind"] == "answer"]
+    missed = [f"{r['text']!r}: expected {r['expect']}, got {r['kind']} {r['intent'] or r['options']}"
+              for r in rows if r["cls"] == "in_scope" and not r["correct"]]
+    assert not wrong, "wrong answers:\n" + "\n".join(wrong)
+    assert not false, "out-of-scope questions answered:\n" + "\n".join(false)
+    accuracy = result["metrics"]["answer_accuracy"]
+    assert accuracy >= MIN_ACCURACY, f"accuracy {accuracy:.1%}; not answered right:\n" + "\n".join(missed)
