@@ -89,7 +89,8 @@ def _init() -> None:
 
 def evaluate(params: dict[str, float], names: tuple[str, ...] = ("dev_tune", "heldout", "clinc")) -> tuple[float, dict[str, Any], dict[str, float]]:
     k = replace(_BASE, matching=replace(_BASE.matching, **params))
-    if k.matching.clarify_threshold > k.matching.answer_threshold:
+    m = k.matching
+    if m.clarify_threshold > m.answer_threshold or min(m.unanchored_threshold, m.conversation_threshold) < m.answer_threshold:
         return float("inf"), {}, params
     engine = Engine(k)
     total, metrics = 0.0, {}

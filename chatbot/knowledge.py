@@ -523,6 +523,10 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     values["max_options"] = int(values["max_options"])
     values["typo_min_length"] = int(values["typo_min_length"])
     values["sentence_split_words"] = int(values["sentence_split_words"])
+    for key in ("unanchored_threshold", "conversation_threshold"):
+        if values[key] < values["answer_threshold"]:
+            r.error(path, doc, key, f"matching: {key} is below answer_threshold",
+                    f"make {key} >= answer_threshold: it is the stricter bar")
     if values["clarify_threshold"] > values["answer_threshold"]:
         r.error(path, doc, "clarify_threshold", "matching: clarify_threshold is above answer_threshold",
                 "make clarify_threshold <= answer_threshold")

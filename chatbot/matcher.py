@@ -173,14 +173,13 @@ class Matcher:
             cover = sum(self.weight(t) for t in query & self._vocab[intent]) / wq
             score = (value + cfg.intent_coverage_weight * cover) / total + (bonus or {}).get(intent, 0.0)
             scores.append(Candidate(intent, round(min(1.0, max(0.0, score)), 4)))
-        scores.sort(key=lambda c: (-c.score, c.intent))
         post = self.posterior(tokens, allowed)
-        if scores and post:
-            # Two views agreeing on the best topic is worth more than either alone.
-            nb_best = max(post, key=lambda i: post[i])
-            if nb_best == scores[0].intent:
-                lead = scores[0]
-                scores[0] = Candidate(lead.intent, round(min(1.0, lead.score + cfg.agreement_weight * post[nb_best]), 4))
+        if post:
+            # Naive Bayes weighs the whole message; its probability (summing to 1 over the
+            # intents, so it cannot make an unrelated message look familiar) tips close calls.
+            scores = [Candidate(c.intent, round(min(1.0, c.score + cfg.agreement_weight * post.get(c.intent, 0.0)), 4))
+                      for c in scores]
+        scores.sort(key=lambda c: (-c.score, c.intent))
         return MatchResult(tuple(scores), round(coverage, 4))
 
     def _sum(self, tokens: Iterable[str]) -> float:
