@@ -37,7 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .render import render_text
             session = engine.session(args.audience)
             reply = session.send(" ".join(args.question))
-            print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(reply))
+            import shutil
+            width = shutil.get_terminal_size().columns - 1 if sys.stdout.isatty() else None
+            print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(reply, width))
             return 0
         from .repl import app
         return app.run(engine)

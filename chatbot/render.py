@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from .reply import Reply
+
+
+def wrap(text: str, width: int | None) -> str:
+    """Wrap each paragraph at word boundaries (None: leave lines as they are)."""
+    if not width or width < 20:
+        return text
+    out = []
+    for para in text.split("\n"):
+        indent = para[: len(para) - len(para.lstrip())]
+        out.append(textwrap.fill(para, width, subsequent_indent=indent + ("  " if para.lstrip().startswith("- ") else ""))
+                   if para.strip() else "")
+    return "\n".join(out)
 
 
 def sources_text(reply: Reply) -> str:
@@ -12,9 +26,9 @@ def sources_text(reply: Reply) -> str:
     return "Sources:\n" + "\n".join(f"  - {s.describe()}" for s in reply.sources)
 
 
-def render_text(reply: Reply) -> str:
+def render_text(reply: Reply, width: int | None = None) -> str:
     """A reply as plain text: the answer, then its sources."""
     parts = [reply.text]
     if reply.sources:
         parts.append(sources_text(reply))
-    return "\n\n".join(parts)
+    return wrap("\n\n".join(parts), width)

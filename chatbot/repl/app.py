@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import IO, Callable
 
 from ..engine import Engine, Session
-from ..render import sources_text
+import shutil
+
+from ..render import sources_text, wrap
 from ..reply import Reply
 from . import commands, keys, toolbar
 
@@ -123,10 +125,11 @@ def run(engine: Engine, interactive: bool | None = None) -> int:
         print_formatted_text(FormattedText([("ansired", text)]))
 
     def say(reply: Reply) -> None:
-        parts = [(_STYLE.get(reply.kind, ""), reply.text)]
+        width = shutil.get_terminal_size().columns - 1
+        parts = [(_STYLE.get(reply.kind, ""), wrap(reply.text, width))]
         if reply.sources:
             parts.append(("", "\n\n"))
-            parts.append(("ansibrightblack", sources_text(reply)))
+            parts.append(("ansibrightblack", wrap(sources_text(reply), width)))
         print_formatted_text(FormattedText(parts + [("", "\n")]))
 
     note(banner(engine) + "\n")
