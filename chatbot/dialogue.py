@@ -98,11 +98,11 @@ class Dialogue:
         if norm.foreign:
             return self._finish(state, self._fallback(self.k.message("fallback_other_language")), truncated)
 
-        result = self._match_in_context(state, norm)
+        result, tokens = self._match_in_context(state, norm)
         gap = self.scope.gap(norm.text)
         if gap is not None:
             return self._finish(state, self._gap_reply(gap, result), truncated)
-        return self._decide(state, result, norm.tokens, truncated)
+        return self._decide(state, result, tokens, truncated)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, state: State, result: MatchResult, tokens: Sequence[str],
@@ -147,7 +147,8 @@ class Dialogue:
         return self._finish(state, self._answer(answer, confidence, state), truncated)
 
     # ------------------------------------------------------------------ context
-    def _match_in_context(self, state: State, norm: Normalized) -> MatchResult:
+    def _match_in_context(self, state: State, norm: Normalized) -> tuple[MatchResult, tuple[str, ...]]:
+        """The best reading of the message, and the words it was read with (context added)."""
         last = state.last_intent
         followup = bool(last) and self._is_followup(norm)
         named = [g for g, words in self._subjects.items() if words and words.intersection(norm.tokens)]
@@ -168,22 +169,25 @@ class Dialogue:
                 if len(self.matcher.content(tokens)) >= 2:
                     plain = plain.merge(self.matcher.match(tokens, bonus=bonus))
         if not followup or not last:
-            return plain
+            return plain, norm.tokens
         bonus = {**bonus, last: bonus.get(last, 0.0) + self.cfg.context_bonus}
         variants: list[tuple[str, ...]] = [norm.tokens]
-        if not named:
+        if not named:       # "how is it treated?": it = the last topic's subject
             variants.append(norm.tokens + tuple(sorted(self._subjects.get(self._group(last), ()))))
-        if self._starts_with_connector(norm.tokens):
+        if named or self._starts_with_connector(norm.tokens):
+            # "and before surgery?", "are either of them used for mesenchymoma?": the last topic itself
             variants.append(norm.tokens + self._title_tokens.get(last, ()))
-        best = plain
+        best, used = plain, norm.tokens
         floor = (plain.best.score if plain.best else 0.0) + self.cfg.clarify_margin
         for tokens in variants:
             # Reading the message in the light of the last topic must be clearly better:
             # "and immunotherapy?" after targeted medicines is about immunotherapy.
+            # The same topic read with its subject made explicit is the same reading.
             result = self.matcher.match(tokens, bonus=bonus)
-            if result.best and result.best.score >= floor and (best.best is None or result.best.score > best.best.score):
-                best = result
-        return best
+            same = bool(plain.best and result.best and result.best.intent == plain.best.intent)
+            if result.best and (result.best.score >= floor or same) and (best.best is None or result.best.score > best.best.score):
+                best, used = result, tokens
+        return best, used
 
     def _subject_bonus(self, subject: str) -> dict[str, float]:
         """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""
@@ -193,14 +197,12 @@ class Dialogue:
                 if answer.group != subject and self._subjects.get(answer.group)}
 
     def _is_followup(self, norm: Normalized) -> bool:
-        text = " ".join(norm.tokens)
+        """Could this message lean on the last topic? (The context reading must still win.)"""
         if any(phrase in fold(norm.raw) for phrase in self.lex.topic_change):
             return False
-        if self._starts_with_connector(norm.tokens):
+        if self._starts_with_connector(norm.tokens) or self.lex.followup_pronouns.intersection(norm.tokens):
             return True
-        if self._all_subjects.intersection(norm.tokens):
-            return False
-        return bool(self.lex.followup_pronouns.intersection(text.split())) or len(self.matcher.content(norm.tokens)) <= 2
+        return not self._all_subjects.intersection(norm.tokens) and len(self.matcher.content(norm.tokens)) <= 2
 
     def _starts_with_connector(self, tokens: Sequence[str]) -> bool:
         return any(tuple(tokens[: len(c)]) == c for c in self._connectors if c)
