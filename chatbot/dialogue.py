@@ -55,7 +55,11 @@ class Dialogue:
         self._yes = frozenset(fold(w) for w in self.lex.yes)
         self._no = frozenset(fold(w) for w in self.lex.no)
         self._neither = frozenset(fold(w) for w in self.lex.neither)
-        self._domain = frozenset(t for term in self.lex.domain_terms for t in self.normalizer.phrase(term))
+        # Function words never tie a message to the domain, whatever a term expands to.
+        domain = {t for term in self.lex.domain_terms for t in self.normalizer.phrase(term)
+                  if t not in self.lex.stopwords and t not in self.lex.light_words}
+        # Misspellings that the examples themselves contain ("amputaion") still count.
+        self._domain = frozenset(domain | self.normalizer.near(domain))
 
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:

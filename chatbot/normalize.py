@@ -88,6 +88,18 @@ class Normalizer:
         out = self._apply_synonyms(corrected)
         return Normalized(raw, tuple(out), tuple(fixes), self._foreign(tokens, raw))
 
+    def near(self, words: Iterable[str]) -> frozenset[str]:
+        """Known words that are misspellings of one of `words` (by the typo rule)."""
+        targets = sorted(w for w in words if _ALPHA.match(w))
+        out = set()
+        for tok in self.known - set(targets):
+            if len(tok) >= self._min_length and _ALPHA.match(tok):
+                cutoff = self._cutoff + max(0, 6 - len(tok)) * 3
+                best = process.extractOne(tok, targets, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff)
+                if best is not None and best[0][0] == tok[0]:
+                    out.add(tok)
+        return frozenset(out)
+
     def phrase(self, text: str) -> tuple[str, ...]:
         """Canonical tokens of trusted text (examples, titles): no typo correction."""
         return tuple(self._apply_synonyms(self._base_tokens(text)))
