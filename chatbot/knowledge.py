@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .errors import ContentError, Problem
 from .yamlio import LineDict, LineList, line_of, read_yaml
@@ -238,6 +238,26 @@ class _Reader:
                    "write it as `key: value` lines")
         return None
 
+    def document(self, path: Path, what: str, allowed: set[str], required: set[str]) -> LineDict | None:
+        """A YAML file whose top level is a mapping with the given keys."""
+        doc = self.mapping(path, self.load(path), what)
+        if doc is not None:
+            self.keys(path, doc, allowed, required, what)
+        return doc
+
+    def entries(self, path: Path, doc: LineDict, key: str, what: str) -> Iterator[LineDict]:
+        """Each mapping in the list under `key`; anything else is reported, not yielded."""
+        value = doc.get(key)
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.error(path, doc, key, f"'{key}' must be a list of {what}s", f"write `{key}:` then `- …` entries")
+            return
+        for item in value:
+            node = self.mapping(path, item, f"a {what}")
+            if node is not None:
+                yield node
+
     def keys(self, path: Path, node: LineDict, allowed: set[str], required: set[str], what: str) -> None:
         for key in node:
             if key not in allowed:
@@ -330,18 +350,10 @@ def _load_intents(r: _Reader, folder: Path) -> tuple[dict[str, Intent], list[Syn
     if not files:
         r.error(folder, None, None, "no intent files (*.yml) found", "add Rasa NLU files to intents/")
     for path in files:
-        doc = r.mapping(path, r.load(path), "an intents file")
+        doc = r.document(path, "intents file", {"version", "nlu"}, {"nlu"})
         if doc is None:
             continue
-        r.keys(path, doc, {"version", "nlu"}, {"nlu"}, "intents file")
-        items = doc.get("nlu")
-        if not isinstance(items, LineList):
-            r.error(path, doc, "nlu", "'nlu' must be a list of `- intent:` / `- synonym:` entries")
-            continue
-        for item in items:
-            entry = r.mapping(path, item, "an nlu entry")
-            if entry is None:
-                continue
+        for entry in r.entries(path, doc, "nlu", "nlu entry"):
             kind = "intent" if "intent" in entry else "synonym" if "synonym" in entry else None
             if kind is None:
                 r.error(path, entry, None, "nlu entry has neither 'intent' nor 'synonym'",
@@ -364,18 +376,9 @@ def _load_intents(r: _Reader, folder: Path) -> tuple[dict[str, Intent], list[Syn
 
 
 def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
-    doc = r.mapping(path, r.load(path), "the sources file")
+    doc = r.document(path, "sources file", {"sources"}, {"sources"})
     out: dict[str, Source] = {}
-    if doc is None:
-        return out
-    items = doc.get("sources")
-    if not isinstance(items, list):
-        r.error(path, doc, "sources", "'sources' must be a list", "write `sources:` then `- id: …` entries")
-        return out
-    for item in items:
-        node = r.mapping(path, item, "a source")
-        if node is None:
-            continue
+    for node in r.entries(path, doc, "sources", "source") if doc is not None else ():
         what = f"source '{node.get('id', '?')}'"
         r.keys(path, node, {"id", "title", "publisher", "file", "last_reviewed", "next_review_due"},
                {"id", "title", "publisher"}, what)
@@ -394,18 +397,10 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
     for path in sorted(folder.glob("*.yml")):
         if path.name == "sources.yml":
             continue
-        doc = r.mapping(path, r.load(path), "an answers file")
+        doc = r.document(path, "answers file", {"answers"}, {"answers"})
         if doc is None:
             continue
-        r.keys(path, doc, {"answers"}, {"answers"}, "answers file")
-        items = doc.get("answers")
-        if not isinstance(items, list):
-            r.error(path, doc, "answers", "'answers' must be a list of answers")
-            continue
-        for item in items:
-            node = r.mapping(path, item, "an answer")
-            if node is None:
-                continue
+        for node in r.entries(path, doc, "answers", "answer"):
             what = f"answer '{node.get('intent', '?')}'"
             r.keys(path, node, _ANSWER_KEYS, {"intent", "topic", "group", "title", "text"}, what)
             intent = r.text(path, node, "intent", what)
@@ -413,14 +408,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
             if group and group not in GROUPS:
                 r.error(path, node, "group", f"{what}: unknown group '{group}'", f"use one of: {', '.join(GROUPS)}")
             citations = []
-            cites = node.get("sources") or []
-            if not isinstance(cites, list):
-                r.error(path, node, "sources", f"{what}: 'sources' must be a list", "write `- source: ID` entries")
-                cites = []
-            for cite in cites:
-                c = r.mapping(path, cite, f"{what}: a source citation")
-                if c is None:
-                    continue
+            for c in r.entries(path, node, "sources", f"{what} citation"):
                 r.keys(path, c, {"source", "section", "quotes"}, {"source"}, f"{what} citation")
                 sid = r.text(path, c, "source", f"{what} citation")
                 if sid and sid not in sources:
@@ -534,14 +522,10 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
 
 
 def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
-    doc = r.mapping(path, r.load(path), "the safety file") or LineDict()
-    r.keys(path, doc, {"informational", "personal", "messages", "rules"}, {"messages", "rules"}, "safety")
+    doc = r.document(path, "safety", {"informational", "personal", "messages", "rules"}, {"messages", "rules"}) or LineDict()
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     rules = []
-    for item in doc.get("rules") or []:
-        node = r.mapping(path, item, "a safety rule")
-        if node is None:
-            continue
+    for node in r.entries(path, doc, "rules", "safety rule"):
         what = f"safety rule '{node.get('id', '?')}'"
         r.keys(path, node, {"id", "category", "all", "always"}, {"id", "category", "all"}, what)
         category = r.text(path, node, "category", what)
@@ -565,13 +549,9 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:
-    doc = r.mapping(path, r.load(path), "the scope file") or LineDict()
-    r.keys(path, doc, {"gaps"}, {"gaps"}, "scope")
+    doc = r.document(path, "scope", {"gaps"}, {"gaps"}) or LineDict()
     out = []
-    for item in doc.get("gaps") or []:
-        node = r.mapping(path, item, "a gap")
-        if node is None:
-            continue
+    for node in r.entries(path, doc, "gaps", "gap"):
         what = f"gap '{node.get('id', '?')}'"
         r.keys(path, node, {"id", "says", "patterns", "unless", "related"}, {"id", "says", "patterns"}, what)
         out.append(Gap(r.text(path, node, "id", what), r.text(path, node, "says", what),
