@@ -65,7 +65,7 @@ def datasets() -> dict[str, list[ev.Item]]:
 def cost(items: list[ev.Item], outs: list[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
     """Rates, not counts, so 3,100 CLINC queries do not drown 100 patient questions."""
     res = ev.score(items, outs)
-    rows = list(zip(res["rows"], items))
+    rows = list(zip(res["rows"], items, strict=False))
     ins = [r for r, _ in rows if r["cls"] == "in_scope"]
     ood = [(r, it) for r, it in rows if r["cls"] == "fallback"]
     dialogue = [r for r, _ in rows if r["dialogue"]]
@@ -145,7 +145,7 @@ def main() -> int:
         path = ROOT / "config" / "matching.yml"
         text = path.read_text()
         for key, value in best.items():
-            text = re.sub(rf"^({key}:\s*)[0-9.]+", lambda m: m.group(1) + str(value), text, flags=re.M)
+            text = re.sub(rf"^({key}:\s*)[0-9.]+", lambda m, v=value: m.group(1) + str(v), text, flags=re.M)
         path.write_text(text)
         print(f"wrote {path}")
     return 0

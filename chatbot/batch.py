@@ -22,7 +22,7 @@ def _parse(raw: bytes, number: int) -> tuple[str | None, str, str | None] | str:
         return f"line {number}: not valid UTF-8 text (byte {exc.start}); send JSON text in UTF-8"
     try:
         obj: Any = json.loads(line)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return f"line {number}: not valid JSON ({exc.msg} at column {exc.colno}); send {{\"session\": \"…\", \"text\": \"…\"}}"
     if isinstance(obj, str):
         return None, obj, None
@@ -58,7 +58,7 @@ def run(engine: Engine, stdin: IO[bytes], stdout: IO[str]) -> int:
                 oneoff += 1
                 session, key = engine.session(), None
             else:
-                session = sessions.pop(sid, None) or engine.session()
+                session = sessions.pop(sid) if sid in sessions else engine.session()
                 sessions[sid] = session
                 if len(sessions) > MAX_SESSIONS:
                     sessions.popitem(last=False)

@@ -75,9 +75,9 @@ def _ordinal(text: str) -> int | None:
 
 def score(items: list[Item], outs: list[dict[str, Any]]) -> dict[str, Any]:
     """The metrics of ../shared/tools/score.py for these items and replies."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     prev: dict[str, tuple[Item | None, dict[str, Any]]] = {}
-    for it, o in zip(items, outs):
+    for it, o in zip(items, outs, strict=True):
         exp, alt = it.expect, it.alt
         last_it, last_o = prev.get(it.session, (None, {}))
         prev[it.session] = (it, o)

@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from .errors import ContentError, Problem
 from .yamlio import LineDict, LineList, line_of, read_yaml
@@ -447,7 +447,9 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     for key in ("emergency_number", "urgent_number", "crisis_line", "support_line"):
         if not contacts.get(key):
             r.error(path, doc, "contacts", f"settings: contact '{key}' is missing", f"add `{key}:` under contacts")
-    limits = doc.get("limits") if isinstance(doc.get("limits"), LineDict) else LineDict()
+    limits = doc.get("limits")
+    if not isinstance(limits, LineDict):
+        limits = LineDict()
     max_chars = int(r.number(path, limits, "max_message_chars", "limits", 50, 1_000_000))
     groups: dict[str, Group] = {}
     for name, g in (doc.get("groups") or {}).items():
@@ -644,8 +646,9 @@ def _apply_override(r: _Reader, path: Path, settings: Settings) -> Settings:
     if doc is None:
         return settings
     r.keys(path, doc, {"contacts", "messages"}, set(), "deployment config")
-    merge: Callable[[Mapping[str, str], Any], dict[str, str]] = lambda base, new: {
-        **base, **{str(k): str(v).strip() for k, v in (new or {}).items()}}
+    def merge(base: Mapping[str, str], new: Any) -> dict[str, str]:
+        return {**base, **{str(k): str(v).strip() for k, v in (new or {}).items()}}
+
     return Settings(merge(settings.contacts, doc.get("contacts")), settings.max_message_chars,
                     merge(settings.messages, doc.get("messages")), settings.groups, settings.default_group,
                     settings.seeds_dir)

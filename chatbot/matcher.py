@@ -94,8 +94,8 @@ class Matcher:
         self._nb_totals: dict[str, int] = {}
         for intent, token_lists in examples.items():
             counts: dict[str, int] = defaultdict(int)
-            for toks in token_lists:
-                for feature in self._features(toks):
+            for phrase in token_lists:
+                for feature in self._features(phrase):
                     counts[feature] += 1
             self._nb_counts[intent] = dict(counts)
             self._nb_totals[intent] = sum(counts.values())
@@ -103,7 +103,7 @@ class Matcher:
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
         words = self.content(tokens)
-        return words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
     def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
         """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""

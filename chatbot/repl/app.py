@@ -114,7 +114,7 @@ def run(engine: Engine, interactive: bool | None = None) -> int:
         except OSError:
             pass
     words = sorted(commands.COMMANDS) + sorted(a.title for a in engine.knowledge.answers.values())
-    prompt = PromptSession(history=history, key_bindings=keys.build(),
+    prompt: PromptSession[str] = PromptSession(history=history, key_bindings=keys.build(),
                            completer=WordCompleter(words, ignore_case=True, sentence=True),
                            bottom_toolbar=toolbar.build(session), complete_while_typing=False)
 
