@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chat test eval clean
+.PHONY: chat test validate eval clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ chat: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+validate: $(STAMP)
+	$(BIN)/sarcoma-chat validate
 
 eval: $(STAMP)
 	$(BIN)/python ../shared/tools/score.py --system '$(BIN)/sarcoma-chat batch' ../shared/data/dev_set.jsonl

@@ -27,7 +27,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
     ask.add_argument("--audience", choices=("patient", "professional"), default="patient")
     sub.add_parser("batch", help="JSON Lines in on stdin, one reply object per line out")
+    check = sub.add_parser("validate", help="check a content tree; list every problem as file:line: message (fix)")
+    check.add_argument("dir", nargs="?", help="the content tree (default: --content, or this repository)")
     args = parser.parse_args(argv)
+    if args.command == "validate":
+        from .validate import validate
+        report = validate(args.dir or args.content)
+        print("\n".join(report.lines()))
+        return 0 if report.ok else 1
     try:
         engine = _engine(args)
         if args.command == "batch":

@@ -247,7 +247,8 @@ class Dialogue:
     def _answer(self, answer: Answer, confidence: float, state: State, body: str | None = None) -> Reply:
         text = self.k.fill(body if body is not None else answer.text, topics=self._topic_list())
         if state.audience == "professional" and answer.professional and body is None:
-            text += "\n\nFor healthcare professionals: " + self.k.fill(answer.professional)
+            text += ("\n\nFor healthcare professionals: " + self.k.fill(answer.professional)
+                     + "\n\n" + self.k.message("professional_disclaimer"))
         notices = self._review_notices(answer)
         if notices:
             text += "\n\n" + "\n".join(notices)

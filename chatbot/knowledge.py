@@ -60,6 +60,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[str, ...] = ()
     confirm: Confirm | None = None
+    path: str = field(default="", compare=False)
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Intent:
     examples: tuple[str, ...]
     path: str
     line: int
+    example_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,19 +329,20 @@ class _Reader:
             return None
 
 
-def _examples(block: Any) -> list[str]:
-    """The `- ` lines of a Rasa examples block (or a YAML list)."""
+def _examples(block: Any, first_line: int) -> list[tuple[str, int]]:
+    """The `- ` lines of a Rasa examples block (or a YAML list), each with its file line."""
     if isinstance(block, list):
-        return [str(x).strip() for x in block if str(x).strip()]
+        lines = block.item_lines if isinstance(block, LineList) else [first_line] * len(block)
+        return [(str(x).strip(), n) for x, n in zip(block, lines, strict=False) if str(x).strip()]
     out = []
-    for line in str(block or "").splitlines():
+    for offset, line in enumerate(str(block or "").splitlines()):
         line = line.strip()
         if line.startswith("- "):
             line = line[2:].strip()
         elif line == "-":
             line = ""
         if line:
-            out.append(line)
+            out.append((line, first_line + 1 + offset))
     return out
 
 
@@ -361,17 +365,18 @@ def _load_intents(r: _Reader, folder: Path) -> tuple[dict[str, Intent], list[Syn
                 continue
             r.keys(path, entry, {kind, "examples"}, {kind, "examples"}, f"{kind} entry")
             name = r.text(path, entry, kind, f"{kind} entry")
-            examples = _examples(entry.get("examples"))
+            examples = _examples(entry.get("examples"), line_of(entry, "examples") or 0)
             if not examples:
                 r.error(path, entry, "examples", f"{kind} '{name}' has no examples",
                         "add `- example` lines under `examples: |`")
             if kind == "synonym":
-                synonyms.append(Synonym(name, tuple(examples)))
+                synonyms.append(Synonym(name, tuple(e for e, _ in examples)))
             elif name in intents:
                 r.error(path, entry, "intent", f"intent '{name}' is defined twice (also in {intents[name].path})",
                         "merge the two entries")
             elif name:
-                intents[name] = Intent(name, tuple(examples), r.display(path), line_of(entry, "intent") or 0)
+                intents[name] = Intent(name, tuple(e for e, _ in examples), r.display(path),
+                                       line_of(entry, "intent") or 0, tuple(n for _, n in examples))
     return intents, synonyms
 
 
@@ -426,7 +431,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
                             title=r.text(path, node, "title", what), text=r.text(path, node, "text", what),
                             professional=r.text(path, node, "professional", what, required=False),
                             citations=tuple(citations), related=r.strings(path, node, "related", what),
-                            confirm=confirm)
+                            confirm=confirm, path=r.display(path), line=node.line)
             if intent in out:
                 r.error(path, node, "intent", f"{what}: a second answer for the same intent", "keep one answer per intent")
             elif intent:
@@ -441,7 +446,7 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for key in ("disclaimer", "empty", "not_text", "truncated", "fallback", "fallback_other_language", "gap",
-                "suggest", "clarify", "clarify_neither", "sources_none", "review_overdue"):
+                "suggest", "clarify", "clarify_neither", "sources_none", "review_overdue", "professional_disclaimer"):
         if not messages.get(key):
             r.error(path, doc, "messages", f"settings: message '{key}' is missing", f"add `{key}:` under messages")
     for key in ("emergency_number", "urgent_number", "crisis_line", "support_line"):
@@ -566,26 +571,33 @@ def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:
 def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
     intents: Mapping[str, Intent] = k["intents"]
     answers: Mapping[str, Answer] = k["answers"]
-    root = r.root
     for name, intent in intents.items():
         if name not in answers:
             r.problems.append(Problem(intent.path, intent.line, f"intent '{name}' has no answer",
                                       "add an answer for it in answers/"))
     for name, answer in answers.items():
-        where = root / "answers"
         if name not in intents:
-            r.problems.append(Problem(_answer_file(where, name, r), None,
-                                      f"answer for '{name}' has no intent", "add the intent to intents/ or remove the answer"))
+            r.problems.append(Problem(answer.path, answer.line, f"answer for '{name}' has no intent",
+                                      "add the intent to intents/ or remove the answer"))
         for rel in answer.related:
             if rel not in answers:
-                r.problems.append(Problem(_answer_file(where, name, r), None,
-                                          f"answer '{name}': related topic '{rel}' does not exist",
+                r.problems.append(Problem(answer.path, answer.line, f"answer '{name}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
     for gap in k["gaps"]:
         for rel in gap.related:
             if rel not in answers:
                 r.problems.append(Problem("config/scope.yml", None, f"gap '{gap.id}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
+    required = k.get("required_topics") or {}
+    for topic, line in required.items():
+        if topic not in intents:
+            r.problems.append(Problem("config/required_topics.yml", line, f"required topic '{topic}' has no intent",
+                                      f"add `- intent: {topic}` with examples to intents/"))
+    for name, answer in answers.items():
+        if required and answer.topic not in required:
+            r.problems.append(Problem(answer.path, answer.line,
+                                      f"answer '{name}': topic '{answer.topic}' is not a required topic",
+                                      "set `topic:` to the id in config/required_topics.yml it belongs to"))
     today = dt.date.today()
     for source in k["sources"].values():
         if source.next_review_due and source.next_review_due < today:
@@ -594,14 +606,18 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
                                       "check the document again and update its dates"))
 
 
-def _answer_file(folder: Path, intent: str, r: _Reader) -> str:
-    for path in sorted(folder.glob("*.yml")):
-        try:
-            if re.search(rf"intent:\s*{re.escape(intent)}\s*$", path.read_text(encoding="utf-8"), re.M):
-                return r.display(path)
-        except OSError:
+def _load_required(r: _Reader, path: Path) -> dict[str, int]:
+    """Required topic ids (config/required_topics.yml, grouped lists) with their lines."""
+    doc = r.mapping(path, r.load(path), "the required topics file")
+    out: dict[str, int] = {}
+    for group, topics in (doc or {}).items():
+        if not isinstance(topics, dict):
+            r.error(path, doc, str(group), f"required topics: '{group}' must map topic ids to descriptions",
+                    "write `topic_id: description` lines")
             continue
-    return r.display(folder)
+        for topic in topics:
+            out[str(topic)] = line_of(topics, str(topic)) or 0
+    return out
 
 
 # --------------------------------------------------------------------------- entry points
@@ -634,7 +650,7 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
     if override:
         parts["settings"] = _apply_override(r, Path(override), parts["settings"])
     if not r.problems:
-        _cross_check(r, parts)
+        _cross_check(r, {**parts, "required_topics": _load_required(r, config / "required_topics.yml")})
     if r.problems:
         raise ContentError(r.problems)
     return Knowledge(root=base, warnings=tuple(r.warnings), **parts)

@@ -94,3 +94,4 @@ def test_audience_field_adds_professional_detail() -> None:
     assert "For healthcare professionals:" not in patient["text"]
     assert "For healthcare professionals:" in pro["text"]
     assert "(I,A)" in pro["text"]
+    assert "This detail is intended for healthcare professionals." in pro["text"]

@@ -43,3 +43,9 @@ def test_audience_and_unknown_command(engine: Engine, capsys: pytest.CaptureFixt
     out = chat(engine, "/audience professional\r/nonsense\r/quit\r", capsys)
     assert "Audience set to professional." in out
     assert "Unknown command /nonsense. Type /help to see the commands." in out
+
+
+def test_pasted_multi_line_text_is_one_message(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    paste = "\x1b[200~I have a question.\nwhat is radiotherapy\x1b[201~\r/quit\r"
+    out = chat(engine, paste, capsys)
+    assert out.count("Radiotherapy uses high-energy rays") == 1

@@ -1,0 +1,113 @@
+"""`sarcoma-chat validate`: every content problem, located, with its fix; never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatbot import knowledge
+from chatbot.engine import Engine
+from chatbot.validate import reading_grade, validate
+
+from .conftest import ROOT
+
+SCRIPT = Path(sys.executable).parent / "sarcoma-chat"
+
+
+@pytest.fixture
+def content(tmp_path: Path) -> Path:
+    for name in ("intents", "answers", "config"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def add_example(root: Path, intent: str, example: str) -> int:
+    """Append an example to an intent; returns its line number."""
+    for path in (root / "intents").glob("*.yml"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for n, line in enumerate(lines):
+            if line.strip() == f"- intent: {intent}":
+                end = n + 2
+                while end < len(lines) and lines[end].startswith("    - "):
+                    end += 1
+                lines.insert(end, f"    - {example}")
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                return end + 1
+    raise AssertionError(intent)
+
+
+def test_the_shipped_content_has_no_errors() -> None:
+    report = validate(ROOT)
+    assert report.ok, "\n".join(report.lines())
+
+
+def test_near_duplicate_examples_under_two_intents(content: Path) -> None:
+    line = add_example(content, "chemotherapy", "what is radiotherapy")
+    report = validate(content)
+    messages = [str(p) for p in report.errors]
+    assert any(m.startswith(f"intents/sarcoma_treatment.yml:{line}: example 'what is radiotherapy' of 'chemotherapy' "
+                            "is nearly the same as 'what is radiotherapy' of 'radiotherapy'")
+               or "of 'radiotherapy' is nearly the same as 'what is radiotherapy' of 'chemotherapy'" in m
+               for m in messages), messages
+    assert any(re.match(rf"intents/sarcoma_treatment.yml:{line}: example 'what is radiotherapy' of 'chemotherapy' "
+                        r"(answered as 'radiotherapy'|gets a clarifying question \(.*\)) \(reword it", m)
+               for m in messages), messages
+
+
+def test_missing_required_topic_is_located(content: Path) -> None:
+    path = content / "intents" / "conversation.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("- intent: thanks\n", "- intent: thanks_old\n"), encoding="utf-8")
+    report = validate(content)
+    messages = [str(p) for p in report.errors]
+    assert any(re.match(r"config/required_topics\.yml:\d+: required topic 'thanks' has no intent "
+                        r"\(add `- intent: thanks` with examples to intents/\)", m) for m in messages), messages
+
+
+def test_overdue_source_warns_and_answers_carry_a_notice(content: Path) -> None:
+    path = content / "answers" / "sources.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("next_review_due: 2027-05-28", "next_review_due: 2020-01-01"),
+                    encoding="utf-8")
+    report = validate(content)
+    assert report.ok
+    assert any("source 'suk' was due for review on 2020-01-01" in str(p) for p in report.warnings)
+    reply = Engine.load(content).session().send("what is malignant mesenchymoma")
+    assert "Note: Sarcoma UK: Malignant mesenchymoma was due for review on 2020-01-01, so some details may have changed." \
+        in reply.text
+
+
+def test_reading_grade_tells_plain_from_dense() -> None:
+    assert reading_grade("You will see a nurse. She will help you.") < 3
+    dense = ("Adjuvant chemotherapy may be considered for high-risk localized soft tissue sarcoma, "
+             "although its effectiveness in elderly patients remains unclear.")
+    assert reading_grade(dense) > 12
+
+
+def test_cli_exit_codes_and_located_lines(content: Path) -> None:
+    ok = subprocess.run([str(SCRIPT), "validate", str(ROOT)], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout
+    assert ok.stdout.strip().splitlines()[-1].startswith("0 error(s)")
+    (content / "config" / "matching.yml").write_text("answer_threshold: 2\n", encoding="utf-8")
+    bad = subprocess.run([str(SCRIPT), "validate", str(content)], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stdout + bad.stderr
+    assert "error: config/matching.yml:1: matching: 'answer_threshold' is 2, outside 0..1 (write a number from 0 to 1)" \
+        in bad.stdout
+    assert "error: config/matching.yml:1: matching: missing key 'clarify_threshold' (add `clarify_threshold:`)" in bad.stdout
+
+
+def test_loader_and_validator_agree_on_errors(content: Path) -> None:
+    (content / "answers" / "sources.yml").write_text("sources:\n- id: nhs\n  title: x\n", encoding="utf-8")
+    with pytest.raises(knowledge.ContentError) as err:
+        knowledge.load(content)
+    assert [str(p) for p in validate(content).errors] == [str(p) for p in err.value.problems]
+
+
+def test_review_warning_uses_today(content: Path) -> None:
+    assert not [w for w in validate(ROOT, today=dt.date(2026, 11, 22)).warnings if "due for review" in str(w)]
