@@ -95,3 +95,13 @@ def test_audience_field_adds_professional_detail() -> None:
     assert "For healthcare professionals:" in pro["text"]
     assert "(I,A)" in pro["text"]
     assert "This detail is intended for healthcare professionals." in pro["text"]
+
+
+def test_batch_writes_nothing_to_disk(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    env = {**os.environ, "HOME": str(tmp_path), "SARCOMA_CHAT_STATE_DIR": str(state)}
+    out = subprocess.run([str(SCRIPT), "batch"], input=b'{"session": "a", "text": "my name is Jo Bloggs, 07700 900123"}\n',
+                         capture_output=True, timeout=60, env=env, cwd=tmp_path)
+    assert out.returncode == 0
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == [], written
