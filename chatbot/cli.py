@@ -15,6 +15,37 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Engine.load(args.content, args.config)
 
 
+def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Run the HTTP API; refuse to start unauthenticated anywhere but loopback."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    try:
+        import uvicorn
+
+        from . import server, server_config, store
+    except ImportError as exc:
+        raise ChatbotError(f"the HTTP API needs the server extra ({exc.name} is missing): "
+                           "pip install '.[server]'") from exc
+    from .repl.app import state_dir
+
+    cfg = server_config.load(args.content, args.config)
+    cfg = replace(cfg, host=args.host or cfg.host, port=args.port or cfg.port, store=args.store or cfg.store)
+    if args.openapi:
+        app = server.create_app(engine, store.SQLiteStore(":memory:"), cfg)
+        print(json.dumps(app.openapi(), indent=2, sort_keys=True))
+        return 0
+    if not cfg.tokens and not cfg.loopback:
+        raise ChatbotError(f"refusing to start: no bearer tokens are configured and {cfg.host} is not loopback; "
+                           "set server.tokens in your --config file or SARCOMA_CHAT_TOKENS=client=token")
+    spec = cfg.store
+    if spec.startswith("sqlite:") and not Path(spec[7:]).is_absolute():
+        spec = "sqlite:" + str((state_dir() or Path(".")) / spec[7:])
+    app = server.create_app(engine, store.open_store(spec), cfg)
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sarcoma-chat` console script."""
     parser = argparse.ArgumentParser(prog="sarcoma-chat", description=__doc__)
@@ -27,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
     ask.add_argument("--audience", choices=("patient", "professional"), default="patient")
     sub.add_parser("batch", help="JSON Lines in on stdin, one reply object per line out")
+    serve = sub.add_parser("serve", help="HTTP JSON API (needs the server extra)")
+    serve.add_argument("--host", help="address to bind (default from config/server.yml: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--store", help="sqlite:PATH or redis://host:port/db")
+    serve.add_argument("--openapi", action="store_true", help="print the OpenAPI schema as JSON and exit")
     check = sub.add_parser("validate", help="check a content tree; list every problem as file:line: message (fix)")
     check.add_argument("dir", nargs="?", help="the content tree (default: --content, or this repository)")
     args = parser.parse_args(argv)
@@ -40,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "batch":
             from . import batch
             return batch.run(engine, sys.stdin.buffer, sys.stdout)
+        if args.command == "serve":
+            return _serve(engine, args)
         if args.command == "ask":
             from .render import render_text
             session = engine.session(args.audience)

@@ -33,6 +33,28 @@ class State:
     audience: Audience = "patient"
     turns: int = 0
 
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-ready data, for session stores."""
+        return {"last_intent": self.last_intent, "pending_options": list(self.pending_options),
+                "pending_confirm": self.pending_confirm, "disclaimer_shown": self.disclaimer_shown,
+                "audience": self.audience, "turns": self.turns}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> "State":
+        """The state stored by `to_dict`; unknown keys are ignored so old records still load."""
+        audience = data.get("audience")
+        options = data.get("pending_options")
+        return cls(last_intent=_opt_str(data.get("last_intent")),
+                   pending_options=tuple(str(o) for o in options) if isinstance(options, (list, tuple)) else (),
+                   pending_confirm=_opt_str(data.get("pending_confirm")),
+                   disclaimer_shown=bool(data.get("disclaimer_shown")),
+                   audience="professional" if audience == "professional" else "patient",
+                   turns=int(data.get("turns") or 0))  # type: ignore[call-overload]
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
 
 class Dialogue:
     """The turn-by-turn policy; pure: (state, text) -> (reply, new state)."""

@@ -661,7 +661,7 @@ def _apply_override(r: _Reader, path: Path, settings: Settings) -> Settings:
     doc = r.mapping(path, r.load(path), "the deployment config")
     if doc is None:
         return settings
-    r.keys(path, doc, {"contacts", "messages"}, set(), "deployment config")
+    r.keys(path, doc, {"contacts", "messages", "server"}, set(), "deployment config")
     def merge(base: Mapping[str, str], new: Any) -> dict[str, str]:
         return {**base, **{str(k): str(v).strip() for k, v in (new or {}).items()}}
 

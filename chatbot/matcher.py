@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Collection, Iterable, Mapping, Sequence
@@ -13,6 +14,7 @@ from .knowledge import MatchingConfig
 
 _FUZZY_CHARS = 300      # the character score reads at most this much of a message
 _FUZZY_FLOOR = 40.0     # character scores below this count as no resemblance
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,10 @@ class Matcher:
         return {i: v / total for i, v in exp.items()}
 
     def content(self, tokens: Sequence[str]) -> list[str]:
-        """The words that carry meaning; all words if every one is a stopword ("how are you")."""
-        kept = [t for t in tokens if t not in self._stop]
+        """The words that carry meaning; all words if every one is a stopword ("how are you").
+
+        Numbers never name a topic (the safety rules read them in the full text)."""
+        kept = [t for t in tokens if t not in self._stop and not _NUMBER.match(t)]
         return kept or list(tokens)
 
     def weight(self, token: str) -> float:

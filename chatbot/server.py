@@ -1,0 +1,284 @@
+"""The HTTP JSON API (`sarcoma-chat serve`): sessions, messages, transcripts, hand-offs."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from typing import Any, AsyncIterator, Awaitable, Callable, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from . import handoff
+from .dialogue import State
+from .engine import Engine
+from .redact import redact
+from .server_config import ServerConfig
+from .store import SessionStore
+
+VERSION = "1"
+LOCAL_CLIENT = "local"
+
+
+# --------------------------------------------------------------------------- wire models
+class Error(BaseModel):
+    error: str = Field(description="What is wrong, in words")
+
+
+class NewSession(BaseModel):
+    audience: Literal["patient", "professional"] = "patient"
+
+
+class SessionCreated(BaseModel):
+    session: str
+    audience: Literal["patient", "professional"]
+
+
+class Message(BaseModel):
+    text: str = Field(description="What the person typed")
+    audience: Literal["patient", "professional"] | None = Field(
+        default=None, description="Switch audience for the rest of the session")
+
+
+class SourceOut(BaseModel):
+    id: str
+    title: str
+    publisher: str
+    section: str
+    last_reviewed: str | None
+    next_review_due: str | None
+
+
+class HandoffMessage(BaseModel):
+    at: float
+    user: str
+    bot: str
+
+
+class Handoff(BaseModel):
+    reason: str
+    session: str
+    topics: list[str]
+    last_messages: list[HandoffMessage]
+
+
+class ReplyOut(BaseModel):
+    session: str | None
+    kind: Literal["answer", "clarify", "fallback", "safety"]
+    intent: str | None
+    options: list[str]
+    confidence: float
+    text: str
+    sources: list[SourceOut]
+    suggestions: list[str]
+    safety: str | None = None
+    latency_ms: float | None = None
+    handoff: Handoff | None = None
+
+
+class Turn(BaseModel):
+    at: float
+    user: str = Field(description="The message, with personal data redacted")
+    reply: ReplyOut
+
+
+class Transcript(BaseModel):
+    session: str
+    audience: Literal["patient", "professional"]
+    created: float
+    updated: float
+    turns: list[Turn]
+
+
+class Topic(BaseModel):
+    id: str
+    title: str
+    group: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    store: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Error, "description": "Missing or unknown bearer token"},
+    404: {"model": Error, "description": "Unknown, ended or expired session"},
+    413: {"model": Error, "description": "Message or request body too large"},
+    422: {"model": Error, "description": "Malformed request"},
+    429: {"model": Error, "description": "Too many messages in this session"},
+}
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: refuse request bodies over the limit, whether or not they declare a length."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        body = json.dumps({"error": f"request body larger than {self.limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+# --------------------------------------------------------------------------- the app
+def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
+               clock: Callable[[], float] = time.time) -> FastAPI:
+    """The API for one engine and one store; every route under /v1."""
+    webhook = handoff.Webhook(cfg.webhook_url, cfg.webhook_timeout_s, cfg.webhook_retries)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        webhook.close()
+
+    app = FastAPI(title="sarcoma-chat", version=VERSION, lifespan=lifespan,
+                  description="Patient-support chatbot for soft tissue sarcoma and malignant mesenchymoma. "
+                              "Every reply is the same object as the `sarcoma-chat batch` protocol.")
+    bearer = HTTPBearer(auto_error=False)
+    rate: dict[str, deque[float]] = defaultdict(deque)
+    rate_guard = threading.Lock()
+    last_purge = [0.0]
+    topical = {i for i, a in engine.knowledge.answers.items() if a.group != "conversation"}
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
+
+    def client(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        """The calling client, from its bearer token; with no tokens configured, loopback only."""
+        if not cfg.tokens:
+            return LOCAL_CLIENT
+        token = credentials.credentials if credentials else ""
+        for name, expected in cfg.tokens.items():
+            if secrets.compare_digest(token.encode(), expected.encode()):
+                return name
+        raise HTTPException(401, "missing or unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+    def purge(now: float) -> None:
+        if now - last_purge[0] > 60:
+            last_purge[0] = now
+            store.purge(idle_before=now - cfg.idle_expiry_s, created_before=now - cfg.retention_s)
+
+    def session_of(who: str, sid: str, now: float) -> Any:
+        record = store.get(who, sid)
+        if record is None:
+            raise HTTPException(404, "no such session")
+        if now - record.updated > cfg.idle_expiry_s:
+            store.end(who, sid)
+            raise HTTPException(404, "session expired after inactivity")
+        return record
+
+    @app.get("/v1/health", response_model=Health, tags=["service"])
+    def health() -> dict[str, Any]:
+        """Whether the service is up, and which store it uses."""
+        return {"status": "ok", "version": VERSION, "store": store.describe()}
+
+    @app.get("/v1/topics", response_model=list[Topic], responses=ERRORS, tags=["service"])
+    def topics(who: str = Depends(client)) -> list[dict[str, str]]:
+        """The topics the bot answers, with the ids that replies report."""
+        return [{"id": a.intent, "title": a.title, "group": a.group} for a in engine.knowledge.answers.values()]
+
+    @app.post("/v1/sessions", response_model=SessionCreated, status_code=201, responses=ERRORS, tags=["sessions"])
+    def create_session(body: NewSession | None = None, who: str = Depends(client)) -> dict[str, Any]:
+        """Start a conversation; its id is unguessable and only its client can use it."""
+        now = clock()
+        purge(now)
+        audience = body.audience if body else "patient"
+        sid = store.create(who, State(audience=audience), now)
+        return {"session": sid, "audience": audience}
+
+    @app.post("/v1/sessions/{session}/messages", response_model=ReplyOut, responses=ERRORS, tags=["sessions"])
+    def send(session: str, body: Message, who: str = Depends(client)) -> dict[str, Any]:
+        """Send one message; the reply is the batch protocol's reply object (plus `handoff` when a person is needed)."""
+        if len(body.text) > cfg.max_message_chars:
+            raise HTTPException(413, f"message longer than {cfg.max_message_chars} characters")
+        now = clock()
+        with rate_guard:
+            window = rate[session]
+            while window and now - window[0] > 60:
+                window.popleft()
+            if len(window) >= cfg.messages_per_minute:
+                raise HTTPException(429, f"more than {cfg.messages_per_minute} messages a minute in this session")
+            window.append(now)
+        with store.lock(session):
+            record = session_of(who, session, now)
+            state = replace(record.state, audience=body.audience) if body.audience else record.state
+            start = time.perf_counter()
+            reply, state = engine.respond(state, body.text)
+            out = reply.to_dict(session=session)
+            out["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
+            turn = {"at": now, "user": redact(body.text), "reply": out}
+            why = handoff.reason(out)
+            if why:
+                out["handoff"] = handoff.build(why, session, [*store.transcript(session), turn],
+                                               cfg.handoff_messages, topical)
+            store.append(session, state, turn, now)
+        if why:
+            webhook.send(out["handoff"])
+        return out
+
+    @app.get("/v1/sessions/{session}", response_model=Transcript, responses=ERRORS, tags=["sessions"])
+    def transcript(session: str, who: str = Depends(client)) -> dict[str, Any]:
+        """The session's transcript, personal data redacted."""
+        record = session_of(who, session, clock())
+        return {"session": session, "audience": record.state.audience, "created": record.created,
+                "updated": record.updated, "turns": store.transcript(session)}
+
+    @app.delete("/v1/sessions/{session}", status_code=204, responses=ERRORS, tags=["sessions"])
+    def end(session: str, who: str = Depends(client)) -> Response:
+        """End a session: its state and transcript are deleted."""
+        if not store.end(who, session):
+            raise HTTPException(404, "no such session")
+        with rate_guard:
+            rate.pop(session, None)
+        return Response(status_code=204)
+
+    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
+    return app
