@@ -18,7 +18,6 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     """Run the HTTP API; refuse to start unauthenticated anywhere but loopback."""
     from dataclasses import replace
-    from pathlib import Path
 
     try:
         import uvicorn
@@ -27,7 +26,7 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     except ImportError as exc:
         raise ChatbotError(f"the HTTP API needs the server extra ({exc.name} is missing): "
                            "pip install '.[server]'") from exc
-    from .repl.app import state_dir
+    from .paths import store_spec
 
     cfg = server_config.load(args.content, args.config)
     cfg = replace(cfg, host=args.host or cfg.host, port=args.port or cfg.port, store=args.store or cfg.store)
@@ -38,10 +37,7 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     if not cfg.tokens and not cfg.loopback:
         raise ChatbotError(f"refusing to start: no bearer tokens are configured and {cfg.host} is not loopback; "
                            "set server.tokens in your --config file or SARCOMA_CHAT_TOKENS=client=token")
-    spec = cfg.store
-    if spec.startswith("sqlite:") and not Path(spec[7:]).is_absolute():
-        spec = "sqlite:" + str((state_dir() or Path(".")) / spec[7:])
-    app = server.create_app(engine, store.open_store(spec), cfg)
+    app = server.create_app(engine, store.open_store(store_spec(cfg.store)), cfg)
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning")
     return 0
 
@@ -94,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - people see one line; the log keeps the traceback
-        from .repl.app import log, setup_log, state_dir
+        from .paths import state_dir
+        from .repl.app import log, setup_log
         setup_log(state_dir())
         log.exception("unexpected error")
         print(f"sarcoma-chat: unexpected error ({type(exc).__name__}: {exc}); details are in the log "

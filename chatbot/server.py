@@ -282,3 +282,15 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
 
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """For several workers: `uvicorn --factory chatbot.server:app_from_env --workers 4`.
+
+    Content, deployment config, tokens and store come from the SARCOMA_CHAT_* variables."""
+    from . import server_config
+    from .paths import store_spec
+    from .store import open_store
+
+    cfg = server_config.load()
+    return create_app(Engine.load(), open_store(store_spec(cfg.store)), cfg)

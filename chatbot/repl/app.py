@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import IO, Callable
 
 from ..engine import Engine, Session
+from ..paths import state_dir
 import shutil
 
 from ..render import sources_text, wrap
@@ -16,20 +16,7 @@ from ..reply import Reply
 from . import commands, keys, toolbar
 
 log = logging.getLogger("sarcoma_chat")
-STATE_ENV = "SARCOMA_CHAT_STATE_DIR"
 _STYLE = {"safety": "ansired bold", "clarify": "ansiyellow", "fallback": "ansicyan", "answer": ""}
-
-
-def state_dir() -> Path | None:
-    """Where history and the error log live ($SARCOMA_CHAT_STATE_DIR or XDG state); None if unwritable."""
-    base = os.environ.get(STATE_ENV) or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "sarcoma-chat")
-    path = Path(base)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    except OSError:
-        return None
 
 
 def setup_log(folder: Path | None) -> None:
