@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import handoff
 from .dialogue import State
@@ -111,6 +112,7 @@ class Health(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": Error, "description": "The body is not JSON text"},
     401: {"model": Error, "description": "Missing or unknown bearer token"},
     404: {"model": Error, "description": "Unknown, ended or expired session"},
     413: {"model": Error, "description": "Message or request body too large"},
@@ -181,8 +183,8 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
     last_purge = [0.0]
     topical = {i for i, a in engine.knowledge.answers.items() if a.group != "conversation"}
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

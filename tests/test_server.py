@@ -234,3 +234,11 @@ def test_serve_refuses_unauthenticated_non_loopback() -> None:
                          env={k: v for k, v in os.environ.items() if k != "SARCOMA_CHAT_TOKENS"})
     assert out.returncode == 2
     assert "refusing to start: no bearer tokens are configured and 0.0.0.0 is not loopback" in out.stderr
+
+
+def test_undecodable_body_is_a_json_400(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
+    """Found by schemathesis: bytes that are not JSON text got FastAPI's own undocumented shape."""
+    c = client_for(engine, str(tmp_path / "s.db"), cfg)
+    r = c.post("/v1/sessions", content=b"\xff\x15R\xfe0", headers={**A, "Content-Type": "application/json"})
+    assert r.status_code == 400
+    assert r.json() == {"error": "There was an error parsing the body"}
