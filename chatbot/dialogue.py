@@ -144,17 +144,17 @@ class Dialogue:
         if len({c.intent for c in close}) > 1 and all(self._group(c.intent) == "conversation" for c in close):
             close = close[:1]    # "thanks, bye" needs no clarifying question
         top = close[0]
+        anchored = bool(self._domain.intersection(tokens))
         if self._group(top.intent) == "conversation":
-            bar = cfg.conversation_threshold
-        elif self._domain.intersection(tokens):
-            bar = cfg.answer_threshold
+            # Small talk is easy to mistake, unless it names our world ("talk to a nurse").
+            bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
         else:
-            bar = cfg.unanchored_threshold
+            bar = cfg.answer_threshold if anchored else cfg.unanchored_threshold
         if top.score >= bar and len(close) == 1:
             return self._answer_turn(state, top.intent, top.score, truncated)
         if self._group(top.intent) == "conversation":
             return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
-        if bar == cfg.unanchored_threshold:
+        if not anchored:
             # Nothing in the message ties it to our topics: say so rather than guess a topic.
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         if len(close) == 1:
