@@ -42,6 +42,29 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
     return 0
 
 
+def _eval(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    """Score the engine on a labelled file; the same numbers as ../shared/tools/score.py."""
+    from pathlib import Path
+
+    from . import evaluate
+
+    try:
+        items = evaluate.load_items(args.file)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ChatbotError(f"cannot read {args.file}: {exc}") from exc
+    result = evaluate.score(items, evaluate.run(engine, items))
+    if args.json:
+        print(json.dumps({"file": args.file, "metrics": result["metrics"], "per_topic": result["per_topic"],
+                          "confused": [[a, b, n] for (a, b), n in result["confused"]]}, indent=1))
+    else:
+        print(evaluate.report_text(result, args.file))
+    if args.report:
+        folder = Path(args.report)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.html").write_text(evaluate.report_html(result, args.file), encoding="utf-8")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sarcoma-chat` console script."""
     parser = argparse.ArgumentParser(prog="sarcoma-chat", description=__doc__)
@@ -59,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--store", help="sqlite:PATH or redis://host:port/db")
     serve.add_argument("--openapi", action="store_true", help="print the OpenAPI schema as JSON and exit")
+    evaluate = sub.add_parser("eval", help="score the bot on a labelled JSON Lines file (score.py's metrics)")
+    evaluate.add_argument("file")
+    evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    evaluate.add_argument("--report", metavar="DIR", help="also write DIR/index.html with a confusion matrix")
     check = sub.add_parser("validate", help="check a content tree; list every problem as file:line: message (fix)")
     check.add_argument("dir", nargs="?", help="the content tree (default: --content, or this repository)")
     args = parser.parse_args(argv)
@@ -72,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "batch":
             from . import batch
             return batch.run(engine, sys.stdin.buffer, sys.stdout)
+        if args.command == "eval":
+            return _eval(engine, args)
         if args.command == "serve":
             return _serve(engine, args)
         if args.command == "ask":

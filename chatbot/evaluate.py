@@ -129,4 +129,85 @@ def score(items: list[Item], outs: list[dict[str, Any]]) -> dict[str, Any]:
         "dialogue_success": rate(sum(all(v) for v in dialogues.values()), len(dialogues)) if dialogues else None,
     }
     confused = Counter((r["expect"], r["intent"]) for r in ins if r["wrong"])
-    return {"metrics": metrics, "rows": rows, "confused": confused.most_common(10)}
+    return {"metrics": metrics, "rows": rows, "confused": confused.most_common(10), "per_topic": per_topic(ins)}
+
+
+def predicted(row: dict[str, Any]) -> str:
+    """What the bot did with an item: the topic it answered, or its reply kind."""
+    return str(row["intent"]) if row["kind"] == "answer" and row["intent"] else str(row["kind"])
+
+
+def per_topic(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | int]]:
+    """Precision, recall and F1 per expected topic, over in-scope items (answers count, not clarifications)."""
+    out: dict[str, dict[str, float | int]] = {}
+    for topic in sorted({r["expect"] for r in rows}):
+        support = [r for r in rows if r["expect"] == topic]
+        hits = sum(1 for r in support if r["correct"])
+        answered_as = [r for r in rows if r["kind"] == "answer" and r["intent"] == topic]
+        right = sum(1 for r in answered_as if r["correct"])
+        precision = right / len(answered_as) if answered_as else 1.0
+        recall = hits / len(support)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[topic] = {"support": len(support), "precision": round(precision, 4), "recall": round(recall, 4),
+                      "f1": round(f1, 4)}
+    return out
+
+
+LABELS = (("items", "items scored"), ("answer_accuracy", "answer accuracy (in-scope)"),
+          ("wrong_answer_rate", "wrong-answer rate (in-scope)"), ("clarify_rate", "clarify rate (in-scope)"),
+          ("clarify_hit_rate", "clarify-hit rate (right topic offered)"),
+          ("fallback_rate_in_scope", "fallback rate (in-scope)"), ("ood_false_answer_rate", "out-of-scope answered"),
+          ("red_flag_recall", "red-flag recall"), ("safety_false_alarm_rate", "safety false alarms"),
+          ("ambiguous_clarify_rate", "ambiguous -> clarify"), ("dialogue_success", "dialogue success"))
+
+
+def report_text(result: dict[str, Any], name: str) -> str:
+    """The report as `rasa test nlu` would print it: totals, per-topic table, confusions."""
+    m = result["metrics"]
+    pct = lambda v: "-" if v is None else (f"{100 * v:.1f}%" if isinstance(v, float) else str(v))  # noqa: E731
+    lines = [f"file: {name}", f"  in-scope / out-of-scope / red-flag / ambiguous: "
+             f"{m['in_scope']} / {m['ood']} / {m['red_flag']} / {m['ambiguous']}"]
+    lines += [f"  {label:<40} {pct(m.get(key))}" for key, label in LABELS if m.get(key) is not None]
+    if result["per_topic"]:
+        lines.append(f"\n  {'topic':<26}{'support':>8}{'precision':>11}{'recall':>9}{'f1':>7}")
+        for topic, t in result["per_topic"].items():
+            lines.append(f"  {topic:<26}{t['support']:>8}{t['precision']:>11.2f}{t['recall']:>9.2f}{t['f1']:>7.2f}")
+    if result["confused"]:
+        lines.append("\n  most confused (expected -> answered):")
+        lines += [f"    {a} -> {b}: {n}" for (a, b), n in result["confused"]]
+    return "\n".join(lines)
+
+
+def report_html(result: dict[str, Any], name: str) -> str:
+    """A self-contained HTML page: the numbers and a confusion-matrix picture (inline SVG)."""
+    from html import escape
+    rows = [r for r in result["rows"] if r["cls"] == "in_scope"]
+    gold = sorted({r["expect"] for r in rows})
+    cols = gold + [c for c in ("clarify", "fallback", "safety") if any(predicted(r) == c for r in rows)]
+    cols += sorted({predicted(r) for r in rows} - set(cols))
+    counts = Counter((r["expect"], predicted(r)) for r in rows)
+    cell, left, top = 16, 200, 150
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cell * len(cols) + 20}" '
+           f'height="{top + cell * len(gold) + 20}" font-family="sans-serif" font-size="10">']
+    for j, c in enumerate(cols):
+        x = left + j * cell + cell // 2
+        svg.append(f'<text transform="translate({x},{top - 6}) rotate(-60)">{escape(c)}</text>')
+    for i, g in enumerate(gold):
+        y = top + i * cell
+        svg.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(g)}</text>')
+        total = sum(counts[(g, c)] for c in cols) or 1
+        for j, c in enumerate(cols):
+            n = counts[(g, c)]
+            shade = int(255 - 200 * n / total)
+            colour = f"rgb({shade},{shade},255)" if c == g else (f"rgb(255,{shade},{shade})" if n else "#fff")
+            svg.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell}" height="{cell}" fill="{colour}" '
+                       f'stroke="#ddd"><title>{escape(g)} -> {escape(c)}: {n}</title></rect>')
+            if n:
+                svg.append(f'<text x="{left + j * cell + cell // 2}" y="{y + 12}" text-anchor="middle">{n}</text>')
+    svg.append("</svg>")
+    return ("<!doctype html><meta charset='utf-8'><title>sarcoma-chat evaluation</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:right}"
+            "td:first-child,th:first-child{text-align:left}</style>"
+            f"<h1>Evaluation: {escape(name)}</h1><pre>{escape(report_text(result, name))}</pre>"
+            "<h2>Confusion matrix (in-scope items: expected topic by row, what the bot did by column)</h2>"
+            + "".join(svg))
