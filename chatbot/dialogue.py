@@ -160,7 +160,11 @@ class Dialogue:
         if len(close) == 1:
             wider = [c for c in result.candidates if c.score >= best.score - 2 * cfg.clarify_margin
                      and self._group(c.intent) != "conversation"]
-            close = wider or close
+            if len(wider) <= 1:
+                # Middling confidence but no other topic within reach: "Did you mean X?" with a
+                # single option only delays the answer the person asked for.
+                return self._answer_turn(state, top.intent, top.score, truncated)
+            close = wider
         options = tuple(c.intent for c in close[: cfg.max_options])
         return self._finish(replace(state, pending_options=options), self._clarify(options, top.score), truncated)
 
