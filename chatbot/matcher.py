@@ -14,6 +14,7 @@ from .knowledge import MatchingConfig
 
 _FUZZY_CHARS = 300      # the character score reads at most this much of a message
 _FUZZY_FLOOR = 40.0     # character scores below this count as no resemblance
+_FUZZY_LIMIT = 100      # only the closest examples by characters can be an intent's best
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -161,7 +162,7 @@ class Matcher:
         text = " ".join(sorted(query))[:_FUZZY_CHARS]
         fuzzy = {idx: score / 100.0 for _, score, idx in process.extract(
             text, self._texts, scorer=fuzz.token_sort_ratio, processor=None,
-            score_cutoff=_FUZZY_FLOOR, limit=None)}
+            score_cutoff=_FUZZY_FLOOR, limit=_FUZZY_LIMIT)}
         ew, fw = cfg.example_weight, cfg.fuzzy_weight
         total = (ew + fw + cfg.intent_coverage_weight) or 1.0     # so a perfect match is exactly 1
         for idx in set(dice) | set(fuzzy):
