@@ -31,7 +31,7 @@ class LineList(list):  # type: ignore[type-arg]
 
 # libyaml's parser (when PyYAML has it) reads our content several times faster; the
 # constructors below are the same either way, and both keep line marks.
-_Base: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
