@@ -42,8 +42,9 @@ SPACE: dict[str, tuple[float, float]] = {
     "clarify_margin": (0.02, 0.12), "example_weight": (0.4, 0.8), "fuzzy_weight": (0.0, 0.3), "agreement_weight": (0.1, 0.45),
     "unknown_token_weight": (1.5, 6.0), "idf_floor": (0.0, 1.0), "light_weight": (0.05, 0.8), "min_domain_coverage": (0.2, 0.7),
     "subject_penalty": (0.05, 0.3), "context_bonus": (0.0, 0.15), "sentence_split_words": (8, 40),
+    "long_message_words": (10, 30), "long_message_margin": (0.03, 0.2), "long_message_posterior": (0.7, 0.99),
 }
-INTEGERS = {"sentence_split_words"}
+INTEGERS = {"sentence_split_words", "long_message_words"}
 
 
 def split(items: list[ev.Item]) -> tuple[list[ev.Item], list[ev.Item]]:

@@ -135,6 +135,11 @@ class Dialogue:
                 truncated: bool) -> tuple[Reply, State]:
         cfg = self.cfg
         best = result.best
+        if self._long_and_clear(result, tokens):
+            # A long message lowers every similarity, but a clear lead that naive Bayes confirms
+            # is the topic it is about.
+            assert best is not None
+            return self._answer_turn(state, best.intent, best.score, truncated)
         if best is None or result.domain_coverage < cfg.min_domain_coverage or best.score < cfg.clarify_threshold:
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         close = [c for c in result.candidates if c.score >= best.score - cfg.clarify_margin]
@@ -167,6 +172,15 @@ class Dialogue:
             close = wider
         options = tuple(c.intent for c in close[: cfg.max_options])
         return self._finish(replace(state, pending_options=options), self._clarify(options, top.score), truncated)
+
+    def _long_and_clear(self, result: MatchResult, tokens: Sequence[str]) -> bool:
+        cfg, best = self.cfg, result.best
+        if best is None or len(self.matcher.content(tokens)) < cfg.long_message_words:
+            return False
+        second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
+        return (self._group(best.intent) != "conversation" and bool(self._domain.intersection(tokens))
+                and result.domain_coverage >= cfg.min_domain_coverage
+                and best.score - second >= cfg.long_message_margin and result.posterior >= cfg.long_message_posterior)
 
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
         answer = self.k.answers[intent]

@@ -149,6 +149,9 @@ class MatchingConfig:
     context_bonus: float
     subject_penalty: float
     sentence_split_words: int
+    long_message_words: int
+    long_message_margin: float
+    long_message_posterior: float
     selection_threshold: float
 
 
@@ -512,12 +515,14 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
         "agreement_weight": (0, 1), "nb_smoothing": (0.001, 5),
         "unknown_token_weight": (0, 20), "idf_floor": (0, 5), "light_weight": (0, 5), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
         "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
-        "sentence_split_words": (3, 1000), "selection_threshold": (0, 1)}
+        "sentence_split_words": (3, 1000), "long_message_words": (3, 1000), "long_message_margin": (0, 1),
+        "long_message_posterior": (0, 1), "selection_threshold": (0, 1)}
     r.keys(path, doc, set(spec), set(spec), "matching")
     values = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
     values["max_options"] = int(values["max_options"])
     values["typo_min_length"] = int(values["typo_min_length"])
     values["sentence_split_words"] = int(values["sentence_split_words"])
+    values["long_message_words"] = int(values["long_message_words"])
     for key in ("unanchored_threshold", "conversation_threshold"):
         if values[key] < values["answer_threshold"]:
             r.error(path, doc, key, f"matching: {key} is below answer_threshold",

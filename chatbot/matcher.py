@@ -32,6 +32,7 @@ class MatchResult:
 
     candidates: tuple[Candidate, ...]
     domain_coverage: float
+    posterior: float = 0.0      # naive Bayes probability of the best candidate
 
     @property
     def best(self) -> Candidate | None:
@@ -43,7 +44,9 @@ class MatchResult:
         for c in other.candidates:
             best[c.intent] = max(best.get(c.intent, 0.0), c.score)
         ranked = sorted((Candidate(i, s) for i, s in best.items()), key=lambda c: (-c.score, c.intent))
-        return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage))
+        lead = ranked[0].intent if ranked else None
+        posterior = max((r.posterior for r in (self, other) if r.best and r.best.intent == lead), default=0.0)
+        return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
 
     def score(self, intent: str) -> float:
         """The score of one intent (0 if it was not a candidate)."""
@@ -185,7 +188,8 @@ class Matcher:
             scores = [Candidate(c.intent, round(min(1.0, c.score + cfg.agreement_weight * post.get(c.intent, 0.0)), 4))
                       for c in scores]
         scores.sort(key=lambda c: (-c.score, c.intent))
-        return MatchResult(tuple(scores), round(coverage, 4))
+        lead = post.get(scores[0].intent, 0.0) if scores and post else 0.0
+        return MatchResult(tuple(scores), round(coverage, 4), round(lead, 4))
 
     def _sum(self, tokens: Iterable[str]) -> float:
         return sum(self.weight(t) for t in tokens)
