@@ -155,6 +155,7 @@ class Dialogue:
             bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
         else:
             bar = cfg.answer_threshold if anchored else cfg.unanchored_threshold
+        bar = cfg.intent_thresholds.get(top.intent, bar)
         if top.score >= bar and len(close) == 1:
             return self._answer_turn(state, top.intent, top.score, truncated)
         if self._group(top.intent) == "conversation":

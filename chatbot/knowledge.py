@@ -153,6 +153,7 @@ class MatchingConfig:
     long_message_margin: float
     long_message_posterior: float
     selection_threshold: float
+    intent_thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -517,8 +518,15 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
         "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
         "sentence_split_words": (3, 1000), "long_message_words": (3, 1000), "long_message_margin": (0, 1),
         "long_message_posterior": (0, 1), "selection_threshold": (0, 1)}
-    r.keys(path, doc, set(spec), set(spec), "matching")
-    values = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
+    r.keys(path, doc, set(spec) | {"intent_thresholds"}, set(spec), "matching")
+    values: dict[str, Any] = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
+    overrides = doc.get("intent_thresholds") or LineDict()
+    if not isinstance(overrides, LineDict):
+        r.error(path, doc, "intent_thresholds", "matching: 'intent_thresholds' must map intents to numbers",
+                "write `intent: 0.6` lines")
+        overrides = LineDict()
+    values["intent_thresholds"] = {str(k): r.number(path, overrides, str(k), "matching: intent_thresholds", 0, 1)
+                                   for k in overrides}
     values["max_options"] = int(values["max_options"])
     values["typo_min_length"] = int(values["typo_min_length"])
     values["sentence_split_words"] = int(values["sentence_split_words"])
@@ -588,6 +596,10 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
             if rel not in answers:
                 r.problems.append(Problem(answer.path, answer.line, f"answer '{name}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
+    for intent in k["matching"].intent_thresholds:
+        if intent not in answers:
+            r.problems.append(Problem("config/matching.yml", None, f"intent_thresholds: '{intent}' is not an intent",
+                                      "name an existing intent"))
     for gap in k["gaps"]:
         for rel in gap.related:
             if rel not in answers:

@@ -132,3 +132,12 @@ def test_bad_threshold_names_the_fix(tmp_path: Path) -> None:
         knowledge.load(root)
     assert re.search(r"config/matching.yml:\d+: matching: 'answer_threshold' must be a number "
                      r"\(write a number from 0 to 1\)", str(err.value))
+
+
+def test_intent_threshold_for_a_missing_intent_is_reported(tmp_path: Path) -> None:
+    root = _copy_content(tmp_path)
+    path = root / "config" / "matching.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("  thanks: 0.65", "  thankz: 0.65"), encoding="utf-8")
+    with pytest.raises(ContentError) as err:
+        knowledge.load(root)
+    assert "config/matching.yml: intent_thresholds: 'thankz' is not an intent (name an existing intent)" in str(err.value)
