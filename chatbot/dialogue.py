@@ -17,11 +17,6 @@ from .scope import ScopeChecker
 _SENTENCE = re.compile(r"(?<=[.?!;])\s+|\n+|\s+-\s+")
 Audience = Literal["patient", "professional"]
 AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
-_SELECTION_FILLER = frozenset({"the", "one", "option", "number", "no", "please", "i", "mean", "meant", "want",
-                               "choose", "pick", "go", "with", "for", "me", "thanks", "thank", "you", "ok", "okay",
-                               "is", "it", "that", "a", "topic", "about", "tell", "like", "would", "id", "d"})
-
-
 @dataclass(frozen=True)
 class State:
     """A conversation's memory between turns; plain data, so it can be stored anywhere."""
@@ -264,7 +259,7 @@ class Dialogue:
 
     def _select(self, norm: Normalized, options: tuple[str, ...]) -> str | None:
         said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
-        core = [w for w in said if w not in _SELECTION_FILLER] or said
+        core = [w for w in said if w not in self.lex.selection_filler] or said
         phrase = " ".join(core)
         if phrase in self.lex.ordinals or (len(core) == 1 and core[0] in self.lex.ordinals):
             pos = self.lex.ordinals[phrase if phrase in self.lex.ordinals else core[0]]

@@ -11,14 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Collection, Sequence
 
 log = logging.getLogger("sarcoma_chat.handoff")
-HANDOFF_INTENT = "human_handoff"
 
 
-def reason(reply: dict[str, Any]) -> str | None:
+def reason(reply: dict[str, Any], handoff_intent: str | None) -> str | None:
     """Why this reply needs a person, or None: asked for one, or urgent-help guidance given."""
     if reply.get("kind") == "safety":
         return f"safety: {reply.get('safety') or 'urgent'}"
-    if reply.get("kind") == "answer" and reply.get("intent") == HANDOFF_INTENT:
+    if reply.get("kind") == "answer" and handoff_intent and reply.get("intent") == handoff_intent:
         return "asked for a person"
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -102,6 +102,9 @@ class Settings:
     groups: Mapping[str, Group]
     default_group: str
     seeds_dir: str
+    roles: Mapping[str, str] = field(default_factory=dict)
+    duplicate_ratio: float = 95.0
+    max_reading_grade: float = 9.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class Lexicon:
     topic_change: tuple[str, ...]
     ordinals: Mapping[str, int]
     neither: tuple[str, ...]
+    selection_filler: frozenset[str]
     yes: tuple[str, ...]
     no: tuple[str, ...]
     english_markers: frozenset[str]
@@ -445,7 +449,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
 
 def _load_settings(r: _Reader, path: Path) -> Settings:
     doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
-    r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir"},
+    r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation"},
            {"contacts", "limits", "messages", "groups"}, "settings")
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
@@ -473,14 +477,21 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     if default_group and default_group not in groups:
         r.error(path, doc, "default_group", f"settings: default_group '{default_group}' is not a group",
                 f"use one of: {', '.join(groups)}")
+    roles = {str(k): str(v) for k, v in (doc.get("roles") or {}).items()}
+    validation = doc.get("validation")
+    if not isinstance(validation, LineDict):
+        validation = LineDict()
+    r.keys(path, validation, {"duplicate_ratio", "max_reading_grade"}, set(), "settings: validation")
+    ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation else 95.0
+    grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation else 9.0
     return Settings(contacts, max_chars, messages, groups, default_group,
-                    str(doc.get("seeds_dir") or "../shared/seeds"))
+                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade)
 
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     doc = r.mapping(path, r.load(path), "the lexicon file") or LineDict()
     keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
-            "topic_change", "ordinals", "neither", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
+            "topic_change", "ordinals", "neither", "selection_filler", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
             "light_words"}
     r.keys(path, doc, keys, keys, "lexicon")
 
@@ -503,7 +514,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 
     return Lexicon(pairs("contractions"), pairs("token_map"), frozenset(words("stopwords")), words("vocabulary"),
                    words("followup_connectors"), frozenset(words("followup_pronouns")), words("topic_change"),
-                   ordinals, words("neither"), words("yes"), words("no"),
+                   ordinals, words("neither"), frozenset(words("selection_filler")), words("yes"), words("no"),
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
                    frozenset(words("domain_terms")), frozenset(words("light_words")))
 
@@ -596,6 +607,10 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
             if rel not in answers:
                 r.problems.append(Problem(answer.path, answer.line, f"answer '{name}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
+    for role, intent in k["settings"].roles.items():
+        if intent not in answers:
+            r.problems.append(Problem("config/settings.yml", None, f"roles: {role} names '{intent}', which is not an intent",
+                                      "name an existing intent"))
     for intent in k["matching"].intent_thresholds:
         if intent not in answers:
             r.problems.append(Problem("config/matching.yml", None, f"intent_thresholds: '{intent}' is not an intent",
@@ -682,6 +697,5 @@ def _apply_override(r: _Reader, path: Path, settings: Settings) -> Settings:
     def merge(base: Mapping[str, str], new: Any) -> dict[str, str]:
         return {**base, **{str(k): str(v).strip() for k, v in (new or {}).items()}}
 
-    return Settings(merge(settings.contacts, doc.get("contacts")), settings.max_message_chars,
-                    merge(settings.messages, doc.get("messages")), settings.groups, settings.default_group,
-                    settings.seeds_dir)
+    return replace(settings, contacts=merge(settings.contacts, doc.get("contacts")),
+                   messages=merge(settings.messages, doc.get("messages")))

@@ -257,7 +257,7 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             out = reply.to_dict(session=session)
             out["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
             turn = {"at": now, "user": redact(body.text), "reply": out}
-            why = handoff.reason(out)
+            why = handoff.reason(out, engine.knowledge.settings.roles.get("handoff"))
             if why:
                 out["handoff"] = handoff.build(why, session, [*store.transcript(session), turn],
                                                cfg.handoff_messages, topical)

@@ -13,8 +13,6 @@ from . import knowledge
 from .engine import Engine
 from .errors import ContentError, Problem
 
-DUPLICATE_RATIO = 95.0      # examples this alike (after normalisation) under two intents clash
-MAX_GRADE = 9.0             # Flesch-Kincaid grade above which patient text is flagged
 _VOWELS = re.compile(r"[aeiouy]+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
@@ -85,7 +83,7 @@ def _duplicates(engine: Engine) -> list[Problem]:
     out = []
     for a, text in enumerate(texts):
         for _, score, b in process.extract(text, texts, scorer=fuzz.ratio, processor=None,
-                                           score_cutoff=DUPLICATE_RATIO, limit=None):
+                                           score_cutoff=engine.knowledge.settings.duplicate_ratio, limit=None):
             if b > a and rows[a][0] != rows[b][0]:
                 ia, ea, fa, la = rows[a]
                 ib, eb, fb, lb = rows[b]
@@ -126,8 +124,9 @@ def _readability(k: knowledge.Knowledge) -> list[Problem]:
         for label, text in (("text", a.text), *(
                 (("confirm.yes", a.confirm.yes), ("confirm.no", a.confirm.no)) if a.confirm else ())):
             grade = reading_grade(text)
-            if round(grade, 1) > MAX_GRADE:
+            limit = k.settings.max_reading_grade
+            if round(grade, 1) > limit:
                 out.append(Problem(a.path, a.line,
-                                   f"answer '{a.intent}' {label}: reading grade {grade:.1f} is above {MAX_GRADE:.0f}",
+                                   f"answer '{a.intent}' {label}: reading grade {grade:.1f} is above {limit:g}",
                                    "use shorter sentences and everyday words"))
     return out

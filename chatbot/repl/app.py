@@ -40,7 +40,7 @@ def banner(engine: Engine) -> str:
 
 def farewell(engine: Engine) -> str:
     """The goodbye answer's text, said when the chat ends however it ends."""
-    answer = engine.knowledge.answers.get("goodbye")
+    answer = engine.knowledge.answers.get(engine.knowledge.settings.roles.get("goodbye", ""))
     return engine.knowledge.fill(answer.text) if answer else "Goodbye."
 
 
