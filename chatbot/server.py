@@ -22,6 +22,7 @@ from . import handoff
 from .dialogue import State
 from .engine import Engine
 from .redact import redact
+from .reply import SourceRef
 from .server_config import ServerConfig
 from .store import SessionStore
 
@@ -49,15 +50,6 @@ class Message(BaseModel):
         default=None, description="Switch audience for the rest of the session")
 
 
-class SourceOut(BaseModel):
-    id: str
-    title: str
-    publisher: str
-    section: str
-    last_reviewed: str | None
-    next_review_due: str | None
-
-
 class HandoffMessage(BaseModel):
     at: float
     user: str
@@ -78,7 +70,7 @@ class ReplyOut(BaseModel):
     options: list[str]
     confidence: float
     text: str
-    sources: list[SourceOut]
+    sources: list[SourceRef]
     suggestions: list[str]
     safety: str | None = None
     latency_ms: float | None = None
