@@ -247,7 +247,7 @@ def main() -> int:
             print("\nSIGKILL under load, then restart on the same store:")
             for name, spec in stores:
                 fault_spec = spec.replace("sessions.sqlite3", "fault.sqlite3") if name == "sqlite" else spec
-                k = kill_phase(fault_spec, work, min(args.sessions, 50), args.messages, texts)
+                k = kill_phase(fault_spec, work, args.sessions, args.messages, texts)
                 print(f"  {name:8} acknowledged {k['acked']}, missing from transcripts {k['missing']}, "
                       f"sessions continuing {k['continued']}/{k['sessions']}")
         finally:
