@@ -156,6 +156,12 @@ class Dialogue:
         if self._group(top.intent) == "conversation":
             return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
         if not anchored:
+            terse = [c.intent for c in result.candidates if c.score >= cfg.clarify_threshold
+                     and self._group(c.intent) != "conversation"][: cfg.max_options]
+            if len(self.matcher.content(tokens)) <= 2 and len(terse) >= 2:
+                # "How long?": too short to guess, but it fits our topics: ask which.
+                return self._finish(replace(state, pending_options=tuple(terse)),
+                                    self._clarify(tuple(terse), top.score), truncated)
             # Nothing in the message ties it to our topics: say so rather than guess a topic.
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         if len(close) == 1:
