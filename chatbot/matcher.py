@@ -73,12 +73,13 @@ class Matcher:
             per_intent[intent] = [frozenset(self.content(toks)) for toks in token_lists]
         self.intents = tuple(per_intent)
         df: dict[str, int] = defaultdict(int)
-        self._vocab: dict[str, frozenset[str]] = {}
+        intents_of: dict[str, list[str]] = defaultdict(list)
         for intent, sets in per_intent.items():
             vocab = frozenset().union(*sets) if sets else frozenset()
-            self._vocab[intent] = vocab
             for tok in vocab:
                 df[tok] += 1
+                intents_of[tok].append(intent)
+        self._intents_of = {tok: tuple(names) for tok, names in intents_of.items()}
         n = max(1, len(per_intent))
         light = frozenset(light_words)
         self._weight = {tok: config.light_weight if tok in light else config.idf_floor + math.log(n / count)
@@ -106,6 +107,14 @@ class Matcher:
             self._nb_counts[intent] = dict(counts)
             self._nb_totals[intent] = sum(counts.values())
         self._nb_vocab = frozenset(f for counts in self._nb_counts.values() for f in counts)
+        # Log-probabilities computed once: add-alpha smoothing, and the value for an unseen feature.
+        alpha, size = config.nb_smoothing, len(self._nb_vocab)
+        self._nb_log: dict[str, dict[str, float]] = {}
+        self._nb_unseen: dict[str, float] = {}
+        for intent, counts in self._nb_counts.items():
+            denom = self._nb_totals[intent] + alpha * size
+            self._nb_log[intent] = {f: math.log((c + alpha) / denom) for f, c in counts.items()}
+            self._nb_unseen[intent] = math.log(alpha / denom)
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
         words = self.content(tokens)
@@ -117,12 +126,10 @@ class Matcher:
         intents = [i for i in self._nb_counts if allowed is None or i in allowed]
         if not features or not intents:
             return {}
-        alpha = self.config.nb_smoothing
-        size = len(self._nb_vocab)
         logs = {}
         for intent in intents:
-            counts, denom = self._nb_counts[intent], self._nb_totals[intent] + alpha * size
-            logs[intent] = sum(math.log((counts.get(f, 0) + alpha) / denom) for f in features)
+            table, unseen = self._nb_log[intent], self._nb_unseen[intent]
+            logs[intent] = sum(table.get(f, unseen) for f in features)
         top = max(logs.values())
         exp = {i: math.exp(v - top) for i, v in logs.items()}
         total = sum(exp.values())
@@ -155,13 +162,17 @@ class Matcher:
         coverage = known / wq if wq else 0.0
 
         best_example: dict[str, float] = defaultdict(float)
-        dice: dict[int, float] = {}
+        # Walk each word's postings once: a dict add per posting, not a set intersection per example.
+        shared: dict[int, float] = defaultdict(float)
+        cover_sum: dict[str, float] = defaultdict(float)
         for tok in query:
+            w = self.weight(tok)
             for idx in self._index.get(tok, ()):
-                if idx not in dice:
-                    ex = self._examples[idx]
-                    shared = self._sum(query & ex.tokens)
-                    dice[idx] = 2.0 * shared / (wq + ex.weight)
+                shared[idx] += w
+            for intent in self._intents_of.get(tok, ()):
+                cover_sum[intent] += w
+        examples = self._examples
+        dice = {idx: 2.0 * s / (wq + examples[idx].weight) for idx, s in shared.items()}
         text = " ".join(sorted(query))[:_FUZZY_CHARS]
         fuzzy = {idx: score / 100.0 for _, score, idx in process.extract(
             text, self._texts, scorer=fuzz.token_sort_ratio, processor=None,
@@ -178,7 +189,7 @@ class Matcher:
 
         scores = []
         for intent, value in best_example.items():
-            cover = sum(self.weight(t) for t in query & self._vocab[intent]) / wq
+            cover = cover_sum.get(intent, 0.0) / wq
             score = (value + cfg.intent_coverage_weight * cover) / total + (bonus or {}).get(intent, 0.0)
             scores.append(Candidate(intent, round(min(1.0, max(0.0, score)), 4)))
         post = self.posterior(tokens, allowed)
