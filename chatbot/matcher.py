@@ -48,10 +48,6 @@ class MatchResult:
         posterior = max((r.posterior for r in (self, other) if r.best and r.best.intent == lead), default=0.0)
         return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
 
-    def score(self, intent: str) -> float:
-        """The score of one intent (0 if it was not a candidate)."""
-        return next((c.score for c in self.candidates if c.intent == intent), 0.0)
-
 
 @dataclass(frozen=True)
 class _Example:
@@ -145,9 +141,6 @@ class Matcher:
     def weight(self, token: str) -> float:
         """IDF weight: rare across intents means telling; unknown words weigh as configured."""
         return self._weight.get(token, self.config.unknown_token_weight)
-
-    def knows(self, token: str) -> bool:
-        return token in self._weight
 
     def match(self, tokens: Sequence[str], only: Iterable[str] | None = None,
               bonus: Mapping[str, float] | None = None) -> MatchResult:
