@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
-from .knowledge import Answer, Gap, Knowledge
+from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .matcher import Matcher, MatchResult
 from .normalize import Normalized, Normalizer, fold
 from .reply import Option, Reply, SourceRef
@@ -138,14 +138,14 @@ class Dialogue:
         if best is None or result.domain_coverage < cfg.min_domain_coverage or best.score < cfg.clarify_threshold:
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         close = [c for c in result.candidates if c.score >= best.score - cfg.clarify_margin]
-        topical = [c for c in close if self._group(c.intent) != "conversation"]
+        topical = [c for c in close if not self._is_small_talk(c.intent)]
         if topical and len(topical) < len(close):
             close = topical      # "hi, what is sarcoma?" is about sarcoma
-        if len({c.intent for c in close}) > 1 and all(self._group(c.intent) == "conversation" for c in close):
+        if len({c.intent for c in close}) > 1 and all(self._is_small_talk(c.intent) for c in close):
             close = close[:1]    # "thanks, bye" needs no clarifying question
         top = close[0]
         anchored = bool(self._domain.intersection(tokens))
-        if self._group(top.intent) == "conversation":
+        if self._is_small_talk(top.intent):
             # Small talk is easy to mistake, unless it names our world ("talk to a nurse").
             bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
         else:
@@ -153,11 +153,11 @@ class Dialogue:
         bar = cfg.intent_thresholds.get(top.intent, bar)
         if top.score >= bar and len(close) == 1:
             return self._answer_turn(state, top.intent, top.score, truncated)
-        if self._group(top.intent) == "conversation":
+        if self._is_small_talk(top.intent):
             return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
         if not anchored:
             terse = [c.intent for c in result.candidates if c.score >= cfg.clarify_threshold
-                     and self._group(c.intent) != "conversation"][: cfg.max_options]
+                     and not self._is_small_talk(c.intent)][: cfg.max_options]
             if len(self.matcher.content(tokens)) <= 2 and len(terse) >= 2:
                 # "How long?": too short to guess, but it fits our topics: ask which.
                 return self._finish(replace(state, pending_options=tuple(terse)),
@@ -166,7 +166,7 @@ class Dialogue:
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         if len(close) == 1:
             wider = [c for c in result.candidates if c.score >= best.score - 2 * cfg.clarify_margin
-                     and self._group(c.intent) != "conversation"]
+                     and not self._is_small_talk(c.intent)]
             if len(wider) <= 1:
                 # Middling confidence but no other topic within reach: "Did you mean X?" with a
                 # single option only delays the answer the person asked for.
@@ -180,13 +180,13 @@ class Dialogue:
         if best is None or len(self.matcher.content(tokens)) < cfg.long_message_words:
             return False
         second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
-        return (self._group(best.intent) != "conversation" and bool(self._domain.intersection(tokens))
+        return (not self._is_small_talk(best.intent) and bool(self._domain.intersection(tokens))
                 and result.domain_coverage >= cfg.min_domain_coverage
                 and best.score - second >= cfg.long_message_margin and result.posterior >= cfg.long_message_posterior)
 
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
         answer = self.k.answers[intent]
-        if self._group(intent) != "conversation":
+        if not self._is_small_talk(intent):
             state = replace(state, last_intent=intent)
         if answer.confirm is not None:
             state = replace(state, pending_confirm=intent)
@@ -202,7 +202,7 @@ class Dialogue:
             subject = named[0]
         elif named:
             subject = ""                 # names both: no subject preferred
-        elif followup and last and self._group(last) != "conversation":
+        elif followup and last and not self._is_small_talk(last):
             subject = self._group(last)
         else:
             subject = self.k.settings.default_group
@@ -318,7 +318,7 @@ class Dialogue:
         floor = self.cfg.clarify_threshold / 2 if floor is None else floor
         if result.domain_coverage < self.cfg.min_domain_coverage and floor > 0:
             return ()
-        picks = [c.intent for c in result.candidates if c.score >= floor and self._group(c.intent) != "conversation"]
+        picks = [c.intent for c in result.candidates if c.score >= floor and not self._is_small_talk(c.intent)]
         return self._options(picks[:3])
 
     def _options(self, intents: Sequence[str]) -> tuple[Option, ...]:
@@ -348,11 +348,15 @@ class Dialogue:
     def _topic_list(self) -> str:
         lines = []
         for name, group in self.k.settings.groups.items():
-            if name == "conversation":
+            if name == SMALL_TALK:
                 continue
             titles = [a.title for a in self.k.answers.values() if a.group == name]
             lines.append(f"{group.title}: {'; '.join(titles)}.")
         return "\n".join(lines)
+
+    def _is_small_talk(self, intent: str) -> bool:
+        """Greeting, thanks, questions about the bot: the conversation group, not a medical topic."""
+        return self._group(intent) == SMALL_TALK
 
     def _group(self, intent: str) -> str:
         answer = self.k.answers.get(intent)

@@ -14,7 +14,8 @@ from .yamlio import LineDict, LineList, line_of, read_yaml
 
 CONTENT_ENV = "SARCOMA_CHAT_CONTENT"
 CONFIG_ENV = "SARCOMA_CHAT_CONFIG"
-GROUPS = ("conversation", "soft_tissue_sarcoma", "malignant_mesenchymoma")
+SMALL_TALK = "conversation"      # the group of greetings, thanks, questions about the bot
+GROUPS = (SMALL_TALK, "soft_tissue_sarcoma", "malignant_mesenchymoma")
 
 
 # --------------------------------------------------------------------------- dataclasses

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import handoff
 from .dialogue import State
 from .engine import Engine
+from .knowledge import SMALL_TALK
 from .redact import redact
 from .reply import SourceRef
 from .server_config import ServerConfig
@@ -173,7 +174,7 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
     rate: dict[str, deque[float]] = defaultdict(deque)
     rate_guard = threading.Lock()
     last_purge = [0.0]
-    topical = {i for i, a in engine.knowledge.answers.items() if a.group != "conversation"}
+    topical = {i for i, a in engine.knowledge.answers.items() if a.group != SMALL_TALK}
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -119,7 +119,7 @@ def _review_dates(k: knowledge.Knowledge, today: dt.date) -> list[Problem]:
 def _readability(k: knowledge.Knowledge) -> list[Problem]:
     out = []
     for a in k.answers.values():
-        if a.group == "conversation":
+        if a.group == knowledge.SMALL_TALK:
             continue
         for label, text in (("text", a.text), *(
                 (("confirm.yes", a.confirm.yes), ("confirm.no", a.confirm.no)) if a.confirm else ())):
