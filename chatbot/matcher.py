@@ -102,15 +102,19 @@ class Matcher:
                     counts[feature] += 1
             self._nb_counts[intent] = dict(counts)
             self._nb_totals[intent] = sum(counts.values())
-        self._nb_vocab = frozenset(f for counts in self._nb_counts.values() for f in counts)
-        # Log-probabilities computed once: add-alpha smoothing, and the value for an unseen feature.
-        alpha, size = config.nb_smoothing, len(self._nb_vocab)
-        self._nb_log: dict[str, dict[str, float]] = {}
+        # Log-probabilities computed once, with add-alpha smoothing. A message's log-likelihood
+        # under an intent is (features x the intent's unseen value) plus, for each feature the
+        # intent has seen, the difference from unseen: so a feature visits only its own intents.
+        alpha = config.nb_smoothing
+        size = len({f for counts in self._nb_counts.values() for f in counts})
         self._nb_unseen: dict[str, float] = {}
+        lift: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for intent, counts in self._nb_counts.items():
             denom = self._nb_totals[intent] + alpha * size
-            self._nb_log[intent] = {f: math.log((c + alpha) / denom) for f, c in counts.items()}
-            self._nb_unseen[intent] = math.log(alpha / denom)
+            self._nb_unseen[intent] = unseen = math.log(alpha / denom)
+            for f, c in counts.items():
+                lift[f].append((intent, math.log((c + alpha) / denom) - unseen))
+        self._nb_lift = {f: tuple(pairs) for f, pairs in lift.items()}
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
         words = self.content(tokens)
@@ -118,14 +122,15 @@ class Matcher:
 
     def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
         """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""
-        features = [f for f in self._features(tokens) if f in self._nb_vocab]
+        lifts = [self._nb_lift[f] for f in self._features(tokens) if f in self._nb_lift]
         intents = [i for i in self._nb_counts if allowed is None or i in allowed]
-        if not features or not intents:
+        if not lifts or not intents:
             return {}
-        logs = {}
-        for intent in intents:
-            table, unseen = self._nb_log[intent], self._nb_unseen[intent]
-            logs[intent] = sum(table.get(f, unseen) for f in features)
+        logs = {i: len(lifts) * self._nb_unseen[i] for i in intents}
+        for pairs in lifts:
+            for intent, gain in pairs:
+                if intent in logs:
+                    logs[intent] += gain
         top = max(logs.values())
         exp = {i: math.exp(v - top) for i, v in logs.items()}
         total = sum(exp.values())
@@ -166,9 +171,11 @@ class Matcher:
                 cover_sum[intent] += w
         examples = self._examples
         dice = {idx: 2.0 * s / (wq + examples[idx].weight) for idx, s in shared.items()}
+        # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
+        # without re-splitting and re-sorting a thousand examples on every call.
         text = " ".join(sorted(query))[:_FUZZY_CHARS]
         fuzzy = {idx: score / 100.0 for _, score, idx in process.extract(
-            text, self._texts, scorer=fuzz.token_sort_ratio, processor=None,
+            text, self._texts, scorer=fuzz.ratio, processor=None,
             score_cutoff=_FUZZY_FLOOR, limit=_FUZZY_LIMIT)}
         ew, fw = cfg.example_weight, cfg.fuzzy_weight
         total = (ew + fw + cfg.intent_coverage_weight) or 1.0     # so a perfect match is exactly 1
