@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .knowledge import SafetyConfig, SafetyRule
+from .patterns import AnyOf
 
 
 @dataclass(frozen=True)
@@ -21,20 +22,21 @@ class SafetyChecker:
 
     def __init__(self, config: SafetyConfig) -> None:
         self.config = config
+        self._rules = tuple((rule, tuple(AnyOf(group) for group in rule.all)) for rule in config.rules)
+        self._informational = AnyOf(config.informational)
+        self._personal = AnyOf(config.personal)
 
     def check(self, *texts: str) -> SafetyHit | None:
         """The first rule that fires on any form of the message, or None."""
-        for rule in self.config.rules:
+        for rule, groups in self._rules:
             for text in texts:
-                if self._fires(rule, text):
+                if self._fires(rule, groups, text):
                     return SafetyHit(rule.id, rule.category, rule.message)
         return None
 
-    def _fires(self, rule: SafetyRule, text: str) -> bool:
-        if not all(any(p.search(text) for p in group) for group in rule.all):
+    def _fires(self, rule: SafetyRule, groups: tuple[AnyOf, ...], text: str) -> bool:
+        if not all(group.search(text) for group in groups):
             return False
         if rule.always:
             return True
-        asking = any(p.search(text) for p in self.config.informational)
-        personal = any(p.search(text) for p in self.config.personal)
-        return personal or not asking
+        return self._personal.search(text) or not self._informational.search(text)

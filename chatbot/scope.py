@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .knowledge import Gap
+from .patterns import AnyOf
 
 
 class ScopeChecker:
@@ -12,10 +13,11 @@ class ScopeChecker:
 
     def __init__(self, gaps: Iterable[Gap]) -> None:
         self.gaps = tuple(gaps)
+        self._tests = tuple((gap, AnyOf(gap.patterns), AnyOf(gap.unless)) for gap in self.gaps)
 
     def gap(self, text: str) -> Gap | None:
         """The first gap the message falls into, or None."""
-        for gap in self.gaps:
-            if any(p.search(text) for p in gap.patterns) and not any(p.search(text) for p in gap.unless):
+        for gap, asks, unless in self._tests:
+            if asks.search(text) and not unless.search(text):
                 return gap
         return None
