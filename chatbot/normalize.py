@@ -12,7 +12,7 @@ from rapidfuzz import fuzz, process
 
 from .knowledge import Lexicon, Synonym
 
-_CONTROL = dict.fromkeys(c for c in range(0x110000) if c < 32 or 0x7F <= c < 0xA0)
+_CONTROL = dict.fromkeys([*range(32), *range(0x7F, 0xA0)])
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
@@ -35,8 +35,10 @@ class Normalized:
 
 def fold(text: str) -> str:
     """Lower case, no accents, straight apostrophes, no control characters."""
-    text = text.translate(_CONTROL).translate(_APOSTROPHES)
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = text.translate(_CONTROL).translate(_APOSTROPHES).lower()
+    if text.isascii():              # nothing to decompose: most messages, and every example
+        return text
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
@@ -47,6 +49,9 @@ class Normalizer:
                  typo_cutoff: float, typo_min_length: int) -> None:
         self.lexicon = lexicon
         self._contractions = _contraction_pattern(lexicon.contractions)
+        # A character every contraction contains (the apostrophe): text without it has none.
+        shared = set.intersection(*(set(k) for k in lexicon.contractions)) if lexicon.contractions else set()
+        self._contraction_mark = min(shared) if shared else ""
         self._token_map = {k: tuple(v.split()) for k, v in lexicon.token_map.items()}
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         synonyms = list(synonyms)
@@ -107,7 +112,7 @@ class Normalizer:
     # ----------------------------------------------------------------- steps
     def _base_tokens(self, text: str) -> tuple[str, ...]:
         text = fold(text)
-        if self._contractions is not None:
+        if self._contractions is not None and self._contraction_mark in text:
             text = self._contractions.sub(lambda m: " " + self.lexicon.contractions[m.group(0)] + " "
                                           if not m.group(0).startswith(("'", "n'"))
                                           else self.lexicon.contractions[m.group(0)], text)
