@@ -1,4 +1,4 @@
-"""Scores a normalised message against every intent's examples with rapidfuzz."""
+"""Scores a normalised message against every intent's examples: word overlap, rapidfuzz, naive Bayes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Collection, Iterable, Mapping, Sequence
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from .knowledge import MatchingConfig
@@ -49,16 +50,11 @@ class MatchResult:
         return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
 
 
-@dataclass(frozen=True)
-class _Example:
-    intent: str
-    tokens: frozenset[str]
-    weight: float
-    text: str
-
-
 class Matcher:
-    """Immutable index of the examples; `match` is safe to call from many threads."""
+    """Immutable index of the examples; `match` is safe to call from many threads.
+
+    Scores are computed over arrays (one entry per example, or per intent), so a message costs
+    a few vector operations whatever the number of examples it shares words with."""
 
     def __init__(self, examples: Mapping[str, Sequence[Sequence[str]]], stopwords: Collection[str],
                  light_words: Collection[str], config: MatchingConfig) -> None:
@@ -68,53 +64,60 @@ class Matcher:
         for intent, token_lists in examples.items():
             per_intent[intent] = [frozenset(self.content(toks)) for toks in token_lists]
         self.intents = tuple(per_intent)
+        self._intent_id = {name: i for i, name in enumerate(self.intents)}
         df: dict[str, int] = defaultdict(int)
-        intents_of: dict[str, list[str]] = defaultdict(list)
-        for intent, sets in per_intent.items():
+        intents_of: dict[str, list[int]] = defaultdict(list)
+        for i, sets in enumerate(per_intent.values()):
             vocab = frozenset().union(*sets) if sets else frozenset()
             for tok in vocab:
                 df[tok] += 1
-                intents_of[tok].append(intent)
-        self._intents_of = {tok: tuple(names) for tok, names in intents_of.items()}
+                intents_of[tok].append(i)
+        self._intents_of = {tok: np.array(ids, dtype=np.intp) for tok, ids in intents_of.items()}
         n = max(1, len(per_intent))
         light = frozenset(light_words)
         self._weight = {tok: config.light_weight if tok in light else config.idf_floor + math.log(n / count)
                         for tok, count in df.items()}
-        self._examples: list[_Example] = []
-        self._index: dict[str, list[int]] = defaultdict(list)
-        for intent, sets in per_intent.items():
+        # Examples in intent order, so each intent's examples are one contiguous segment.
+        postings: dict[str, list[int]] = defaultdict(list)
+        texts: list[str] = []
+        owner: list[int] = []
+        weights: list[float] = []
+        for i, sets in enumerate(per_intent.values()):
             for toks in sets:
-                if not toks:
-                    continue
-                idx = len(self._examples)
-                self._examples.append(_Example(intent, toks, self._sum(toks), " ".join(sorted(toks))))
-                for tok in toks:
-                    self._index[tok].append(idx)
-        self._texts = [e.text for e in self._examples]
+                if toks:
+                    for tok in toks:
+                        postings[tok].append(len(texts))
+                    texts.append(" ".join(sorted(toks)))
+                    owner.append(i)
+                    weights.append(self._sum(toks))
+        self._texts = texts
+        self._postings = {tok: np.array(ids, dtype=np.intp) for tok, ids in postings.items()}
+        self._owner = np.array(owner, dtype=np.intp)
+        self._example_weight = np.array(weights, dtype=np.float64)
         # Naive Bayes over words and word pairs: it adds up the evidence of a whole message,
-        # where the nearest example sees only the best single phrasing.
-        self._nb_counts: dict[str, dict[str, int]] = {}
-        self._nb_totals: dict[str, int] = {}
-        for intent, token_lists in examples.items():
+        # where the nearest example sees only the best single phrasing. Log-probabilities are
+        # computed once, with add-alpha smoothing: a message's log-likelihood under an intent is
+        # (features x the intent's unseen value) plus, per feature the intent has seen, the gain.
+        counts_of: list[dict[str, int]] = []
+        for token_lists in examples.values():
             counts: dict[str, int] = defaultdict(int)
             for phrase in token_lists:
                 for feature in self._features(phrase):
                     counts[feature] += 1
-            self._nb_counts[intent] = dict(counts)
-            self._nb_totals[intent] = sum(counts.values())
-        # Log-probabilities computed once, with add-alpha smoothing. A message's log-likelihood
-        # under an intent is (features x the intent's unseen value) plus, for each feature the
-        # intent has seen, the difference from unseen: so a feature visits only its own intents.
+            counts_of.append(counts)
         alpha = config.nb_smoothing
-        size = len({f for counts in self._nb_counts.values() for f in counts})
-        self._nb_unseen: dict[str, float] = {}
-        lift: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent, counts in self._nb_counts.items():
-            denom = self._nb_totals[intent] + alpha * size
-            self._nb_unseen[intent] = unseen = math.log(alpha / denom)
+        size = len({f for counts in counts_of for f in counts})
+        unseen = [math.log(alpha / (sum(c.values()) + alpha * size)) for c in counts_of]
+        lift: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        for i, counts in enumerate(counts_of):
+            denom = sum(counts.values()) + alpha * size
             for f, c in counts.items():
-                lift[f].append((intent, math.log((c + alpha) / denom) - unseen))
-        self._nb_lift = {f: tuple(pairs) for f, pairs in lift.items()}
+                ids, gains = lift[f]
+                ids.append(i)
+                gains.append(math.log((c + alpha) / denom) - unseen[i])
+        self._nb_unseen = np.array(unseen, dtype=np.float64)
+        self._nb_lift = {f: (np.array(ids, dtype=np.intp), np.array(gains, dtype=np.float64))
+                         for f, (ids, gains) in lift.items()}
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
         words = self.content(tokens)
@@ -122,19 +125,29 @@ class Matcher:
 
     def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
         """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""
-        lifts = [self._nb_lift[f] for f in self._features(tokens) if f in self._nb_lift]
-        intents = [i for i in self._nb_counts if allowed is None or i in allowed]
-        if not lifts or not intents:
+        probs = self._posterior(tokens, self._allowed_mask(allowed))
+        if probs is None:
             return {}
-        logs = {i: len(lifts) * self._nb_unseen[i] for i in intents}
-        for pairs in lifts:
-            for intent, gain in pairs:
-                if intent in logs:
-                    logs[intent] += gain
-        top = max(logs.values())
-        exp = {i: math.exp(v - top) for i, v in logs.items()}
-        total = sum(exp.values())
-        return {i: v / total for i, v in exp.items()}
+        return {self.intents[i]: float(probs[i]) for i in np.flatnonzero(probs > 0.0)}
+
+    def _posterior(self, tokens: Sequence[str], allowed: np.ndarray | None) -> np.ndarray | None:
+        lifts = [self._nb_lift[f] for f in self._features(tokens) if f in self._nb_lift]
+        if not lifts or (allowed is not None and not allowed.any()):
+            return None
+        logs = len(lifts) * self._nb_unseen
+        logs = logs + np.bincount(np.concatenate([ids for ids, _ in lifts]),
+                                  weights=np.concatenate([gains for _, gains in lifts]), minlength=len(logs))
+        if allowed is not None:
+            logs = np.where(allowed, logs, -np.inf)
+        exp = np.exp(logs - logs.max())
+        return exp / exp.sum()
+
+    def _allowed_mask(self, allowed: set[str] | None) -> np.ndarray | None:
+        if allowed is None:
+            return None
+        mask = np.zeros(len(self.intents), dtype=bool)
+        mask[[self._intent_id[name] for name in allowed if name in self._intent_id]] = True
+        return mask
 
     def content(self, tokens: Sequence[str]) -> list[str]:
         """The words that carry meaning; all words if every one is a stopword ("how are you").
@@ -150,57 +163,63 @@ class Matcher:
     def match(self, tokens: Sequence[str], only: Iterable[str] | None = None,
               bonus: Mapping[str, float] | None = None) -> MatchResult:
         """Score every intent (or just `only`) for these canonical tokens."""
-        allowed = set(only) if only is not None else None
+        allowed = self._allowed_mask(set(only)) if only is not None else None
         query = frozenset(self.content(tokens))
         if not query:
             return MatchResult((), 0.0)
         cfg = self.config
         wq = self._sum(query)
-        known = sum(self.weight(t) for t in query if t in self._weight)
-        coverage = known / wq if wq else 0.0
+        known = [t for t in query if t in self._weight]
+        coverage = sum(self._weight[t] for t in known) / wq if wq else 0.0
+        n_examples, n_intents = len(self._texts), len(self.intents)
 
-        best_example: dict[str, float] = defaultdict(float)
-        # Walk each word's postings once: a dict add per posting, not a set intersection per example.
-        shared: dict[int, float] = defaultdict(float)
-        cover_sum: dict[str, float] = defaultdict(float)
-        for tok in query:
-            w = self.weight(tok)
-            for idx in self._index.get(tok, ()):
-                shared[idx] += w
-            for intent in self._intents_of.get(tok, ()):
-                cover_sum[intent] += w
-        examples = self._examples
-        dice = {idx: 2.0 * s / (wq + examples[idx].weight) for idx, s in shared.items()}
+        # Shared weight per example, and per intent the weight of the message's words it knows.
+        post_lists = [self._postings[t] for t in known if t in self._postings]
+        if post_lists:
+            ids = np.concatenate(post_lists)
+            shared = np.bincount(ids, weights=np.repeat([self._weight[t] for t in known if t in self._postings],
+                                                         [len(p) for p in post_lists]), minlength=n_examples)
+            touched = np.bincount(ids, minlength=n_examples) > 0
+        else:
+            shared, touched = np.zeros(n_examples), np.zeros(n_examples, dtype=bool)
+        cover_lists = [self._intents_of[t] for t in known]
+        cover = (np.bincount(np.concatenate(cover_lists), weights=np.repeat([self._weight[t] for t in known],
+                                                                           [len(c) for c in cover_lists]),
+                             minlength=n_intents) if cover_lists else np.zeros(n_intents)) / wq
+        dice = 2.0 * shared / (wq + self._example_weight)
         # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
         # without re-splitting and re-sorting a thousand examples on every call.
         text = " ".join(sorted(query))[:_FUZZY_CHARS]
-        fuzzy = {idx: score / 100.0 for _, score, idx in process.extract(
-            text, self._texts, scorer=fuzz.ratio, processor=None,
-            score_cutoff=_FUZZY_FLOOR, limit=_FUZZY_LIMIT)}
+        fuzzy = np.zeros(n_examples)
+        for _, score, idx in process.extract(text, self._texts, scorer=fuzz.ratio, processor=None,
+                                             score_cutoff=_FUZZY_FLOOR, limit=_FUZZY_LIMIT):
+            fuzzy[idx] = score / 100.0
+            touched[idx] = True
+        if allowed is not None:
+            touched &= allowed[self._owner]
         ew, fw = cfg.example_weight, cfg.fuzzy_weight
         total = (ew + fw + cfg.intent_coverage_weight) or 1.0     # so a perfect match is exactly 1
-        for idx in set(dice) | set(fuzzy):
-            intent = self._examples[idx].intent
-            if allowed is not None and intent not in allowed:
-                continue
-            value = ew * dice.get(idx, 0.0) + fw * fuzzy.get(idx, 0.0)
-            if value > best_example[intent]:
-                best_example[intent] = value
-
-        scores = []
-        for intent, value in best_example.items():
-            cover = cover_sum.get(intent, 0.0) / wq
-            score = (value + cfg.intent_coverage_weight * cover) / total + (bonus or {}).get(intent, 0.0)
-            scores.append(Candidate(intent, round(min(1.0, max(0.0, score)), 4)))
-        post = self.posterior(tokens, allowed)
-        if post:
-            # Naive Bayes weighs the whole message; its probability (summing to 1 over the
-            # intents, so it cannot make an unrelated message look familiar) tips close calls.
-            scores = [Candidate(c.intent, round(min(1.0, c.score + cfg.agreement_weight * post.get(c.intent, 0.0)), 4))
-                      for c in scores]
-        scores.sort(key=lambda c: (-c.score, c.intent))
-        lead = post.get(scores[0].intent, 0.0) if scores and post else 0.0
-        return MatchResult(tuple(scores), round(coverage, 4), round(lead, 4))
+        value = np.where(touched, ew * dice + fw * fuzzy, -1.0)
+        best = np.full(n_intents, -1.0)
+        np.maximum.at(best, self._owner, value)
+        present = best >= 0.0                     # intents with an example that shares something
+        score = (np.maximum(best, 0.0) + cfg.intent_coverage_weight * cover) / total
+        for name, extra in (bonus or {}).items():
+            if name in self._intent_id:
+                score[self._intent_id[name]] += extra
+        score = np.clip(score, 0.0, 1.0)
+        post = self._posterior(tokens, allowed)
+        ranked = []
+        for i in np.flatnonzero(present):
+            value_i = round(float(score[i]), 4)
+            if post is not None:
+                # Naive Bayes weighs the whole message; its probability (summing to 1 over the
+                # intents, so it cannot make an unrelated message look familiar) tips close calls.
+                value_i = round(min(1.0, value_i + cfg.agreement_weight * float(post[i])), 4)
+            ranked.append(Candidate(self.intents[i], value_i))
+        ranked.sort(key=lambda c: (-c.score, c.intent))
+        lead = float(post[self._intent_id[ranked[0].intent]]) if ranked and post is not None else 0.0
+        return MatchResult(tuple(ranked), round(coverage, 4), round(lead, 4))
 
     def _sum(self, tokens: Iterable[str]) -> float:
         return sum(self.weight(t) for t in tokens)
