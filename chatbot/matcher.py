@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class Matcher:
             per_intent[intent] = [frozenset(self.content(toks)) for toks in token_lists]
         self.intents = tuple(per_intent)
         self._intent_id = {name: i for i, name in enumerate(self.intents)}
+        self._name_rank = np.argsort(np.argsort(np.array(self.intents, dtype=object)))
         df: dict[str, int] = defaultdict(int)
         intents_of: dict[str, list[int]] = defaultdict(list)
         for i, sets in enumerate(per_intent.values()):
@@ -91,6 +93,11 @@ class Matcher:
                     owner.append(i)
                     weights.append(self._sum(toks))
         self._texts = texts
+        # Examples by length: a ratio of at least _FUZZY_FLOOR needs lengths within a factor, so
+        # only a slice of them can resemble a message (long messages resemble none).
+        self._by_length = np.argsort(np.array([len(t) for t in texts], dtype=np.intp), kind="stable")
+        self._texts_by_length = [texts[i] for i in self._by_length]
+        self._lengths = [len(t) for t in self._texts_by_length]
         self._postings = {tok: np.array(ids, dtype=np.intp) for tok, ids in postings.items()}
         self._owner = np.array(owner, dtype=np.intp)
         self._example_weight = np.array(weights, dtype=np.float64)
@@ -191,10 +198,15 @@ class Matcher:
         # without re-splitting and re-sorting a thousand examples on every call.
         text = " ".join(sorted(query))[:_FUZZY_CHARS]
         fuzzy = np.zeros(n_examples)
-        for _, score, idx in process.extract(text, self._texts, scorer=fuzz.ratio, processor=None,
-                                             score_cutoff=_FUZZY_FLOOR, limit=_FUZZY_LIMIT):
-            fuzzy[idx] = score / 100.0
-            touched[idx] = True
+        lo, hi = self._fuzzy_window(len(text))
+        if lo < hi:
+            scores = process.cdist([text], self._texts_by_length[lo:hi], scorer=fuzz.ratio, processor=None,
+                                   score_cutoff=_FUZZY_FLOOR, dtype=np.float64)[0]
+            hits = np.flatnonzero(scores)
+            ids, values = self._by_length[lo + hits], scores[hits]
+            best = np.lexsort((ids, -values))[:_FUZZY_LIMIT]    # the closest, ties by example order
+            fuzzy[ids[best]] = values[best] / 100.0
+            touched[ids[best]] = True
         if allowed is not None:
             touched &= allowed[self._owner]
         ew, fw = cfg.example_weight, cfg.fuzzy_weight
@@ -209,17 +221,28 @@ class Matcher:
                 score[self._intent_id[name]] += extra
         score = np.clip(score, 0.0, 1.0)
         post = self._posterior(tokens, allowed)
-        ranked = []
-        for i in np.flatnonzero(present):
-            value_i = round(float(score[i]), 4)
-            if post is not None:
-                # Naive Bayes weighs the whole message; its probability (summing to 1 over the
-                # intents, so it cannot make an unrelated message look familiar) tips close calls.
-                value_i = round(min(1.0, value_i + cfg.agreement_weight * float(post[i])), 4)
-            ranked.append(Candidate(self.intents[i], value_i))
-        ranked.sort(key=lambda c: (-c.score, c.intent))
+        ids = np.flatnonzero(present)
+        values = np.round(score[ids], 4)
+        if post is not None:
+            # Naive Bayes weighs the whole message; its probability (summing to 1 over the
+            # intents, so it cannot make an unrelated message look familiar) tips close calls.
+            values = np.round(np.minimum(1.0, values + cfg.agreement_weight * post[ids]), 4)
+        order = np.lexsort((self._name_rank[ids], -values))     # best first, ties by name
+        ranked = [Candidate(self.intents[i], v) for i, v in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
         lead = float(post[self._intent_id[ranked[0].intent]]) if ranked and post is not None else 0.0
         return MatchResult(tuple(ranked), round(coverage, 4), round(lead, 4))
+
+    def _fuzzy_window(self, length: int) -> tuple[int, int]:
+        """The slice of `_texts_by_length` whose ratio to a text of `length` can reach _FUZZY_FLOOR.
+
+        ratio = 200 x common / (a + b) <= 200 x min(a, b) / (a + b), so b must lie between
+        a x floor / (200 - floor) and a x (200 - floor) / floor."""
+        floor = _FUZZY_FLOOR
+        if floor <= 0:
+            return 0, len(self._lengths)
+        lo = bisect_left(self._lengths, length * floor / (200.0 - floor) - 1e-9)
+        hi = bisect_right(self._lengths, length * (200.0 - floor) / floor + 1e-9)
+        return lo, hi
 
     def _sum(self, tokens: Iterable[str]) -> float:
         return sum(self.weight(t) for t in tokens)

@@ -62,6 +62,7 @@ class Normalizer:
                 if key and key != canonical:
                     self._phrases[key] = canonical
         self._longest = max((len(k) for k in self._phrases), default=1)
+        self._phrase_starts = frozenset(k[0] for k in self._phrases)
         known: set[str] = set(lexicon.stopwords) | set(lexicon.vocabulary)
         for key, value in self._phrases.items():
             known.update(key)
@@ -126,6 +127,10 @@ class Normalizer:
         out: list[str] = []
         i, n = 0, len(tokens)
         while i < n:
+            if tokens[i] not in self._phrase_starts:     # most words begin no synonym phrase
+                out.append(tokens[i])
+                i += 1
+                continue
             for size in range(min(self._longest, n - i), 0, -1):
                 hit = self._phrases.get(tuple(tokens[i:i + size]))
                 if hit is not None:
@@ -150,12 +155,15 @@ class Normalizer:
 
     def _foreign(self, tokens: tuple[str, ...], raw: str) -> bool:
         """A guess that the message is not English, so the reply can say so honestly."""
-        letters = [c for c in raw if c.isalpha()]
-        if letters and sum(1 for c in letters if ord(c) > 0x24F) > len(letters) / 2:
-            return True
+        plain = raw.isascii()
+        if not plain:
+            letters = [c for c in raw if c.isalpha()]
+            if letters and sum(1 for c in letters if ord(c) > 0x24F) > len(letters) / 2:
+                return True
         english = sum(1 for t in tokens if t in self.lexicon.english_markers)
         foreign = sum(1 for t in tokens if t in self.lexicon.foreign_markers)
-        foreign += 2 * any(c in raw for c in "¿¡") + any(0xC0 <= ord(c) <= 0x24F for c in letters)
+        if not plain:
+            foreign += 2 * any(c in raw for c in "¿¡") + any(0xC0 <= ord(c) <= 0x24F for c in raw if c.isalpha())
         return foreign >= 2 and foreign > english
 
 
