@@ -32,18 +32,19 @@ class Engine:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
-        corpus = [e for intent in knowledge.intents.values() for e in intent.examples]
-        corpus += [a.title for a in knowledge.answers.values()]
+        examples = [e for intent in knowledge.intents.values() for e in intent.examples]
+        corpus = [a.title for a in knowledge.answers.values()]
         # Words the scope and safety rules look for are real words too: never "correct"
         # "causes" into "cases" just because no example asks about causes.
         patterns = [p.pattern for g in knowledge.gaps for p in (*g.patterns, *g.unless)]
         patterns += [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
         corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
         m = knowledge.matching
-        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length)
-        examples = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
+        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length,
+                                     examples)
+        phrases = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
                     for name, intent in knowledge.intents.items()}
-        self.matcher = Matcher(examples, knowledge.lexicon.stopwords, knowledge.lexicon.light_words, m)
+        self.matcher = Matcher(phrases, knowledge.lexicon.stopwords, knowledge.lexicon.light_words, m)
         self.dialogue = Dialogue(knowledge, self.normalizer, self.matcher,
                                  SafetyChecker(knowledge.safety), ScopeChecker(knowledge.gaps))
 

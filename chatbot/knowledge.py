@@ -128,6 +128,7 @@ class Lexicon:
     foreign_markers: frozenset[str]
     domain_terms: frozenset[str]
     light_words: frozenset[str]
+    inflections: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -494,7 +495,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
             "topic_change", "ordinals", "neither", "selection_filler", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
             "light_words"}
-    r.keys(path, doc, keys, keys, "lexicon")
+    r.keys(path, doc, keys | {"inflections"}, keys, "lexicon")
 
     def pairs(key: str) -> dict[str, str]:
         value = doc.get(key) or {}
@@ -517,7 +518,8 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
                    words("followup_connectors"), frozenset(words("followup_pronouns")), words("topic_change"),
                    ordinals, words("neither"), frozenset(words("selection_filler")), words("yes"), words("no"),
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
-                   frozenset(words("domain_terms")), frozenset(words("light_words")))
+                   frozenset(words("domain_terms")), frozenset(words("light_words")),
+                   frozenset(w.lstrip("-") for w in words("inflections")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:

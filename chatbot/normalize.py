@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterable, Mapping
@@ -46,8 +47,11 @@ class Normalizer:
     """Normalises messages with the content's own words; immutable and thread-safe."""
 
     def __init__(self, lexicon: Lexicon, synonyms: Iterable[Synonym], corpus: Iterable[str],
-                 typo_cutoff: float, typo_min_length: int) -> None:
+                 typo_cutoff: float, typo_min_length: int, examples: Iterable[str] = ()) -> None:
+        """`corpus` is trusted text (titles, rule words); `examples` are people's phrasings, typos and all."""
         self.lexicon = lexicon
+        self._cutoff = typo_cutoff
+        self._min_length = typo_min_length
         self._contractions = _contraction_pattern(lexicon.contractions)
         # A character every contraction contains (the apostrophe): text without it has none.
         shared = set.intersection(*(set(k) for k in lexicon.contractions)) if lexicon.contractions else set()
@@ -63,19 +67,49 @@ class Normalizer:
                     self._phrases[key] = canonical
         self._longest = max((len(k) for k in self._phrases), default=1)
         self._phrase_starts = frozenset(k[0] for k in self._phrases)
-        known: set[str] = set(lexicon.stopwords) | set(lexicon.vocabulary)
+        trusted: set[str] = set(lexicon.stopwords) | set(lexicon.vocabulary)
         for key, value in self._phrases.items():
-            known.update(key)
-            known.update(value)
+            trusted.update(key)
+            trusted.update(value)
         for line in corpus:
-            known.update(self._base_tokens(line))
+            trusted.update(self._base_tokens(line))
         for words in self._token_map.values():
-            known.update(words)
-        self.known: frozenset[str] = frozenset(known)
-        self._choices = sorted(w for w in known if _ALPHA.match(w) and len(w) >= typo_min_length)
-        self._cutoff = typo_cutoff
-        self._min_length = typo_min_length
+            trusted.update(words)
+        counts = Counter(tok for line in examples for tok in self._base_tokens(line))
+        self.misspelt = self._misspellings(counts, frozenset(trusted))
+        self.known: frozenset[str] = frozenset((trusted | set(counts)) - set(self.misspelt))
+        self._choices = sorted(w for w in self.known if _ALPHA.match(w) and len(w) >= typo_min_length)
         self._correct: Callable[[str], str | None] = lru_cache(maxsize=8192)(self._correct_uncached)
+
+    def _misspellings(self, counts: Counter[str], trusted: frozenset[str]) -> dict[str, str]:
+        """Example words that are rare slips of a common word: "comon" (once) for "common" (8 times).
+
+        Left known, such a word would tie every message that makes the same slip to the one
+        intent whose example has it; read as its correction, it counts for the real word."""
+        words = sorted(trusted | set(counts))
+        choices = [w for w in words if _ALPHA.match(w) and len(w) >= self._min_length]
+        out: dict[str, str] = {}
+        for word, n in counts.items():
+            if word in trusted or n > 2 or len(word) < self._min_length or not _ALPHA.match(word):
+                continue
+            cutoff = self._cutoff + max(0, 6 - len(word)) * 3
+            for fix, _, _ in process.extract(word, choices, scorer=fuzz.ratio, processor=None,
+                                             score_cutoff=cutoff, limit=2):
+                if fix == word:
+                    continue
+                if fix[0] == word[0] and counts[fix] >= max(3, 3 * n) \
+                        and not self._inflected(word, fix):
+                    out[word] = fix
+                break
+        return {w: out.get(f, f) for w, f in out.items()}     # a slip of a slip reads as the word
+
+    def _inflected(self, a: str, b: str) -> bool:
+        """Whether two words differ only by the lexicon's endings ("clinic" / "clinical")."""
+        stem = 0
+        while stem < min(len(a), len(b)) and a[stem] == b[stem]:
+            stem += 1
+        ends = self.lexicon.inflections | {""}
+        return stem >= 3 and a[stem:] in ends and b[stem:] in ends
 
     # ----------------------------------------------------------------- public
     def normalize(self, raw: str) -> Normalized:
@@ -107,8 +141,12 @@ class Normalizer:
         return frozenset(out)
 
     def phrase(self, text: str) -> tuple[str, ...]:
-        """Canonical tokens of trusted text (examples, titles): no typo correction."""
-        return tuple(self._apply_synonyms(self._base_tokens(text)))
+        """Canonical tokens of content text (examples, titles): only known misspellings corrected."""
+        tokens: list[str] = []
+        for tok in self._base_tokens(text):
+            fix = self.misspelt.get(tok)
+            tokens.extend(self._token_map.get(fix, (fix,)) if fix else (tok,))
+        return tuple(self._apply_synonyms(tokens))
 
     # ----------------------------------------------------------------- steps
     def _base_tokens(self, text: str) -> tuple[str, ...]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chatbot.engine import Engine
+from chatbot.knowledge import load
+from chatbot.normalize import Normalizer
 
 
 @pytest.mark.parametrize("typed, tokens", [
@@ -34,3 +36,20 @@ def test_other_languages_are_recognised(engine: Engine, typed: str) -> None:
     reply = engine.session().send(typed)
     assert reply.kind == "fallback"
     assert "only answer questions written in English" in reply.text
+
+
+def _normalizer(examples: list[str]) -> Normalizer:
+    return Normalizer(load().lexicon, [], [], 84, 4, examples)
+
+
+def test_a_rare_slip_in_the_examples_reads_as_the_common_word() -> None:
+    normalizer = _normalizer(["how common is it", "is it common", "common in adults", "how comon is it"])
+    assert normalizer.misspelt == {"comon": "common"}
+    assert normalizer.phrase("how comon is it") == ("how", "common", "is", "it")
+    assert normalizer.normalize("comon?").tokens == ("common",)
+
+
+def test_other_forms_of_a_word_and_common_words_are_not_slips() -> None:
+    normalizer = _normalizer(["clinical trial", "clinical trials", "a clinical nurse", "the clinic",
+                              "taking it", "taking them", "taking part", "talking to someone"])
+    assert normalizer.misspelt == {}
