@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
-from .matcher import Matcher, MatchResult
+from .matcher import Candidate, Matcher, MatchResult
 from .normalize import Normalized, Normalizer, fold
 from .reply import Option, Reply, SourceRef
 from .safety import SafetyChecker
 from .scope import ScopeChecker
 
 _SENTENCE = re.compile(r"(?<=[.?!;])\s+|\n+|\s+-\s+")
+_CLAUSE = re.compile(r"(?<=[.?!;,])\s+|\n+|\s+-\s+")
 Audience = Literal["patient", "professional"]
 AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
 @dataclass(frozen=True)
@@ -123,7 +124,54 @@ class Dialogue:
         gap = self.scope.gap(norm.text)
         if gap is not None:
             return self._finish(state, self._gap_reply(gap, result), truncated)
+        edge = self._edge_small_talk(norm)
+        if edge is not None:
+            said, rest = edge
+            if self._domain.intersection(rest.tokens):
+                # "Hi, what is soft tissue sarcoma?": the question is the rest of the message.
+                result, tokens = self._match_in_context(state, rest)
+            elif not self._clear_small_talk(result) and said.score >= self._bar(said.intent, False):
+                return self._answer_turn(state, said.intent, said.score, truncated)
         return self._decide(state, result, tokens, truncated)
+
+    def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized] | None:
+        """A greeting or farewell said as a part of its own at either end of a message ("Hi...
+        not sure how this works", "...a lot to take in. Goodbye"), and the rest of the message.
+
+        An opening followed by a comma counts only before one of our topics ("Hi, what is
+        sarcoma?"): "hey, have you approved my leave?" is a request, not a greeting."""
+        raw = norm.raw.strip()
+        parts = [p for p in _CLAUSE.split(raw) if p.strip()]
+        if len(parts) < 2:
+            return None
+        settings = self.k.settings
+        for index, allowed in ((0, settings.opening), (len(parts) - 1, settings.closing)):
+            if not allowed or len(parts[index].split()) > settings.edge_max_words:
+                continue
+            found = self.matcher.match(self.normalizer.normalize(parts[index]).tokens).best
+            if found is None or found.intent not in allowed:
+                continue
+            rest = self.normalizer.normalize(" ".join(parts[:index] + parts[index + 1:]))
+            own_sentence = index > 0 or _SENTENCE.split(raw)[0] == parts[0]
+            if own_sentence or self._domain.intersection(rest.tokens):
+                return found, rest
+        return None
+
+    def _clear_small_talk(self, result: MatchResult) -> bool:
+        """Whether the whole message already reads as small talk that will be answered."""
+        best = result.best
+        return (best is not None and self._is_small_talk(best.intent) and best.score >= self._bar(best.intent, False)
+                and result.domain_coverage >= self.cfg.min_domain_coverage)
+
+    def _bar(self, intent: str, anchored: bool) -> float:
+        """The confidence an answer needs: by group and domain words, unless the intent has its own."""
+        cfg = self.cfg
+        if self._is_small_talk(intent):
+            # Small talk is easy to mistake, unless it names our world ("talk to a nurse").
+            bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
+        else:
+            bar = cfg.answer_threshold if anchored else cfg.unanchored_threshold
+        return cfg.intent_thresholds.get(intent, bar)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, state: State, result: MatchResult, tokens: Sequence[str],
@@ -145,13 +193,7 @@ class Dialogue:
             close = close[:1]    # "thanks, bye" needs no clarifying question
         top = close[0]
         anchored = bool(self._domain.intersection(tokens))
-        if self._is_small_talk(top.intent):
-            # Small talk is easy to mistake, unless it names our world ("talk to a nurse").
-            bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
-        else:
-            bar = cfg.answer_threshold if anchored else cfg.unanchored_threshold
-        bar = cfg.intent_thresholds.get(top.intent, bar)
-        if top.score >= bar and len(close) == 1:
+        if top.score >= self._bar(top.intent, anchored) and len(close) == 1:
             return self._answer_turn(state, top.intent, top.score, truncated)
         if self._is_small_talk(top.intent):
             return self._finish(state, self._fallback(self.k.message("fallback")), truncated)

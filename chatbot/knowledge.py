@@ -106,6 +106,9 @@ class Settings:
     roles: Mapping[str, str] = field(default_factory=dict)
     duplicate_ratio: float = 95.0
     max_reading_grade: float = 9.0
+    opening: tuple[str, ...] = ()     # small talk that may open a message ("Hi... not sure how this works")
+    closing: tuple[str, ...] = ()     # small talk that may close one ("...a lot to take in. Goodbye")
+    edge_max_words: int = 6           # longer parts are not read as small talk
 
 
 @dataclass(frozen=True)
@@ -451,7 +454,8 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
 
 def _load_settings(r: _Reader, path: Path) -> Settings:
     doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
-    r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation"},
+    r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation",
+                       "edge_small_talk"},
            {"contacts", "limits", "messages", "groups"}, "settings")
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
@@ -486,8 +490,19 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     r.keys(path, validation, {"duplicate_ratio", "max_reading_grade"}, set(), "settings: validation")
     ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation else 95.0
     grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation else 9.0
+    edges = doc.get("edge_small_talk")
+    if not isinstance(edges, LineDict):
+        if edges is not None:
+            r.error(path, doc, "edge_small_talk", "settings: 'edge_small_talk' must be a mapping",
+                    "write `opening: [intent, ...]` and `closing: [intent, ...]`")
+        edges = LineDict()
+    r.keys(path, edges, {"opening", "closing", "max_words"}, set(), "settings: edge_small_talk")
+    edge_words = int(r.number(path, edges, "max_words", "edge_small_talk", 1, 50)) if "max_words" in edges else 6
+    opening = r.strings(path, edges, "opening", "edge_small_talk")
+    closing = r.strings(path, edges, "closing", "edge_small_talk")
     return Settings(contacts, max_chars, messages, groups, default_group,
-                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade)
+                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, opening, closing,
+                    edge_words)
 
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
@@ -614,6 +629,12 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
         if intent not in answers:
             r.problems.append(Problem("config/settings.yml", None, f"roles: {role} names '{intent}', which is not an intent",
                                       "name an existing intent"))
+    for key in ("opening", "closing"):
+        for intent in getattr(k["settings"], key):
+            if intent not in answers:
+                r.problems.append(Problem("config/settings.yml", None,
+                                          f"edge_small_talk: {key} names '{intent}', which is not an intent",
+                                          "name an existing intent"))
     for intent in k["matching"].intent_thresholds:
         if intent not in answers:
             r.problems.append(Problem("config/matching.yml", None, f"intent_thresholds: '{intent}' is not an intent",
