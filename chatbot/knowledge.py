@@ -132,6 +132,7 @@ class Lexicon:
     domain_terms: frozenset[str]
     light_words: frozenset[str]
     inflections: frozenset[str] = frozenset()
+    common_words: frozenset[str] = frozenset()    # real English words, never typo-corrected into others
 
 
 @dataclass(frozen=True)
@@ -697,7 +698,8 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
         "intents": intents, "synonyms": tuple(synonyms), "sources": sources,
         "answers": _load_answers(r, base / "answers", sources),
         "settings": _load_settings(r, config / "settings.yml"),
-        "lexicon": _load_lexicon(r, config / "lexicon.yml"),
+        "lexicon": replace(_load_lexicon(r, config / "lexicon.yml"),
+                           common_words=_load_words(r, config / "common_words.txt")),
         "matching": _load_matching(r, config / "matching.yml"),
         "safety": _load_safety(r, config / "safety.yml"),
         "gaps": _load_gaps(r, config / "scope.yml"),
@@ -710,6 +712,26 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
     if r.problems:
         raise ContentError(r.problems)
     return Knowledge(root=base, warnings=tuple(r.warnings), **parts)
+
+
+_WORDS = re.compile(r"[a-z]+(?: [a-z]+)*|")
+
+
+def _load_words(r: _Reader, path: Path) -> frozenset[str]:
+    """A word list, one lower-case word a line, `#` comments; optional (none: an empty list)."""
+    if not path.is_file():
+        return frozenset()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    words = [line.strip() for line in lines]
+    words = [w for w in words if w and not w.startswith("#")]
+    if _WORDS.fullmatch(" ".join(words)):       # one check for the usual, valid file
+        return frozenset(words)
+    for n, line in enumerate(lines, 1):
+        word = line.strip()
+        if word and not word.startswith("#") and not re.fullmatch(r"[a-z]+", word):
+            r.problems.append(Problem(r.display(path), n, f"word list: {word[:40]!r} is not one lower-case word",
+                                      "write one word of letters a-z a line"))
+    return frozenset()
 
 
 def _apply_override(r: _Reader, path: Path, settings: Settings) -> Settings:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Mapping
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from .knowledge import Lexicon, Synonym
 
@@ -17,6 +18,7 @@ _CONTROL = dict.fromkeys([*range(32), *range(0x7F, 0xA0)])
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
+_TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,11 @@ class Normalizer:
         for words in self._token_map.values():
             trusted.update(words)
         counts = Counter(tok for line in examples for tok in self._base_tokens(line))
+        self._frequency = counts
         self.misspelt = self._misspellings(counts, frozenset(trusted))
         self.known: frozenset[str] = frozenset((trusted | set(counts)) - set(self.misspelt))
-        self._choices = sorted(w for w in self.known if _ALPHA.match(w) and len(w) >= typo_min_length)
+        # Typos rarely change the first letter; requiring it keeps unrelated words apart.
+        self._choices = _by_initial(w for w in self.known if _ALPHA.match(w) and len(w) >= typo_min_length)
         self._correct: Callable[[str], str | None] = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def _misspellings(self, counts: Counter[str], trusted: frozenset[str]) -> dict[str, str]:
@@ -86,19 +90,17 @@ class Normalizer:
 
         Left known, such a word would tie every message that makes the same slip to the one
         intent whose example has it; read as its correction, it counts for the real word."""
-        words = sorted(trusted | set(counts))
-        choices = [w for w in words if _ALPHA.match(w) and len(w) >= self._min_length]
+        choices = _by_initial(w for w in trusted | set(counts) if _ALPHA.match(w) and len(w) >= self._min_length)
         out: dict[str, str] = {}
         for word, n in counts.items():
             if word in trusted or n > 2 or len(word) < self._min_length or not _ALPHA.match(word):
                 continue
             cutoff = self._cutoff + max(0, 6 - len(word)) * 3
-            for fix, _, _ in process.extract(word, choices, scorer=fuzz.ratio, processor=None,
+            for fix, _, _ in process.extract(word, choices.get(word[0], ()), scorer=fuzz.ratio, processor=None,
                                              score_cutoff=cutoff, limit=2):
                 if fix == word:
                     continue
-                if fix[0] == word[0] and counts[fix] >= max(3, 3 * n) \
-                        and not self._inflected(word, fix):
+                if counts[fix] >= max(3, 3 * n) and not self._inflected(word, fix):
                     out[word] = fix
                 break
         return {w: out.get(f, f) for w, f in out.items()}     # a slip of a slip reads as the word
@@ -119,7 +121,10 @@ class Normalizer:
         fixes: list[tuple[str, str]] = []
         for tok in tokens:
             if tok not in self.known and len(tok) >= self._min_length and _ALPHA.match(tok):
-                fix = self._correct(tok)
+                fix = self.misspelt.get(tok) or self._correct(tok)
+                if fix and tok in self.lexicon.common_words and tok not in self.misspelt \
+                        and not self._inflected(tok, fix):
+                    fix = None      # "hearing" is a word, not a slip for "healing"
                 if fix:
                     fixes.append((tok, fix))
                     corrected.extend(self._token_map.get(fix, (fix,)))
@@ -130,13 +135,14 @@ class Normalizer:
 
     def near(self, words: Iterable[str]) -> frozenset[str]:
         """Known words that are misspellings of one of `words` (by the typo rule)."""
-        targets = sorted(w for w in words if _ALPHA.match(w))
+        words = set(words)
+        targets = _by_initial(w for w in words if _ALPHA.match(w))
         out = set()
-        for tok in self.known - set(targets):
-            if len(tok) >= self._min_length and _ALPHA.match(tok):
+        for tok in self.known.difference(words):
+            if len(tok) >= self._min_length and _ALPHA.match(tok) and tok[0] in targets:
                 cutoff = self._cutoff + max(0, 6 - len(tok)) * 3
-                best = process.extractOne(tok, targets, scorer=fuzz.ratio, processor=None, score_cutoff=cutoff)
-                if best is not None and best[0][0] == tok[0]:
+                if process.extractOne(tok, targets[tok[0]], scorer=fuzz.ratio, processor=None,
+                                      score_cutoff=cutoff) is not None:
                     out.add(tok)
         return frozenset(out)
 
@@ -183,13 +189,17 @@ class Normalizer:
     def _correct_uncached(self, token: str) -> str | None:
         # Short words need a closer match: one slip in four letters is a quarter of the word.
         cutoff = self._cutoff + max(0, 6 - len(token)) * 3
-        best = process.extractOne(token, self._choices, scorer=fuzz.ratio, processor=None,
-                                  score_cutoff=cutoff)
-        if best is None:
+        found = [(word, score) for word, score, _ in process.extract(
+            token, self._choices.get(token[0], ()), scorer=fuzz.ratio, processor=None,
+            score_cutoff=cutoff, limit=_TYPO_CANDIDATES)]
+        if not found:
             return None
-        word = best[0]
-        # Typos rarely change the first letter; requiring it keeps unrelated words apart.
-        return word if word[0] == token[0] else None
+        # As in a noisy-channel speller: the fewest edits first, then the word people use
+        # most ("survivel" is one edit from "survive" and from "survival": survival).
+        edits = {word: Levenshtein.distance(token, word) for word, _ in found}
+        fewest = min(edits.values())
+        return max((w for w, _ in found if edits[w] == fewest),
+                   key=lambda w: (self._frequency[w], dict(found)[w]))
 
     def _foreign(self, tokens: tuple[str, ...], raw: str) -> bool:
         """A guess that the message is not English, so the reply can say so honestly."""
@@ -203,6 +213,14 @@ class Normalizer:
         if not plain:
             foreign += 2 * any(c in raw for c in "¿¡") + any(0xC0 <= ord(c) <= 0x24F for c in raw if c.isalpha())
         return foreign >= 2 and foreign > english
+
+
+def _by_initial(words: Iterable[str]) -> dict[str, list[str]]:
+    """Words grouped by first letter, each group sorted."""
+    groups: dict[str, list[str]] = {}
+    for word in sorted(words):
+        groups.setdefault(word[0], []).append(word)
+    return groups
 
 
 def _contraction_pattern(table: Mapping[str, str]) -> re.Pattern[str] | None:

@@ -20,6 +20,9 @@ from chatbot.normalize import Normalizer
     ("opperation", ("surgery",)),
     ("what causes sarcoma", ("what", "causes", "sarcoma")),
     ("temperature of 38.5", ("temperature", "of", "38.5")),
+    ("survivel time", ("survival", "time")),              # one edit from survive and survival: the common one
+    ("after hearing the news", ("after", "hearing", "the", "news")),   # a word, not a slip for "healing"
+    ("limb sparring surgery", ("limb", "sparing", "surgery")),  # a slip the examples themselves make
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens

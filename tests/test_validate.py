@@ -111,3 +111,13 @@ def test_loader_and_validator_agree_on_errors(content: Path) -> None:
 
 def test_review_warning_uses_today(content: Path) -> None:
     assert not [w for w in validate(ROOT, today=dt.date(2026, 11, 22)).warnings if "due for review" in str(w)]
+
+
+def test_a_broken_word_list_line_is_located(content: Path) -> None:
+    path = content / "config" / "common_words.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines.insert(10, "Two Words")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages = [str(p) for p in validate(content).errors]
+    assert "config/common_words.txt:11: word list: 'Two Words' is not one lower-case word " \
+           "(write one word of letters a-z a line)" in messages, messages
