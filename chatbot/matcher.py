@@ -6,6 +6,7 @@ import math
 from bisect import bisect_left, bisect_right
 import re
 from collections import defaultdict
+from itertools import chain
 from dataclasses import dataclass
 from typing import Collection, Iterable, Mapping, Sequence
 
@@ -51,6 +52,16 @@ class MatchResult:
         return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
 
 
+def _pack(lists: Mapping[str, Sequence[float]], dtype: type) -> dict[str, np.ndarray]:
+    """One array per key, as views into a single array: thousands of small lists, one allocation."""
+    flat = np.fromiter(chain.from_iterable(lists.values()), dtype=dtype, count=sum(len(v) for v in lists.values()))
+    out, start = {}, 0
+    for key, values in lists.items():
+        out[key] = flat[start:start + len(values)]
+        start += len(values)
+    return out
+
+
 class Matcher:
     """Immutable index of the examples; `match` is safe to call from many threads.
 
@@ -74,7 +85,7 @@ class Matcher:
             for tok in vocab:
                 df[tok] += 1
                 intents_of[tok].append(i)
-        self._intents_of = {tok: np.array(ids, dtype=np.intp) for tok, ids in intents_of.items()}
+        self._intents_of = _pack(intents_of, np.intp)
         n = max(1, len(per_intent))
         light = frozenset(light_words)
         self._weight = {tok: config.light_weight if tok in light else config.idf_floor + math.log(n / count)
@@ -98,7 +109,7 @@ class Matcher:
         self._by_length = np.argsort(np.array([len(t) for t in texts], dtype=np.intp), kind="stable")
         self._texts_by_length = [texts[i] for i in self._by_length]
         self._lengths = [len(t) for t in self._texts_by_length]
-        self._postings = {tok: np.array(ids, dtype=np.intp) for tok, ids in postings.items()}
+        self._postings = _pack(postings, np.intp)
         self._owner = np.array(owner, dtype=np.intp)
         self._example_weight = np.array(weights, dtype=np.float64)
         # Naive Bayes over words and word pairs: it adds up the evidence of a whole message,
@@ -115,16 +126,16 @@ class Matcher:
         alpha = config.nb_smoothing
         size = len({f for counts in counts_of for f in counts})
         unseen = [math.log(alpha / (sum(c.values()) + alpha * size)) for c in counts_of]
-        lift: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+        lift_ids: dict[str, list[int]] = defaultdict(list)
+        lift_gains: dict[str, list[float]] = defaultdict(list)
         for i, counts in enumerate(counts_of):
             denom = sum(counts.values()) + alpha * size
             for f, c in counts.items():
-                ids, gains = lift[f]
-                ids.append(i)
-                gains.append(math.log((c + alpha) / denom) - unseen[i])
+                lift_ids[f].append(i)
+                lift_gains[f].append(math.log((c + alpha) / denom) - unseen[i])
         self._nb_unseen = np.array(unseen, dtype=np.float64)
-        self._nb_lift = {f: (np.array(ids, dtype=np.intp), np.array(gains, dtype=np.float64))
-                         for f, (ids, gains) in lift.items()}
+        gains = _pack(lift_gains, np.float64)
+        self._nb_lift = {f: (ids, gains[f]) for f, ids in _pack(lift_ids, np.intp).items()}
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
         words = self.content(tokens)

@@ -13,14 +13,13 @@ class ScopeChecker:
 
     def __init__(self, gaps: Iterable[Gap]) -> None:
         self.gaps = tuple(gaps)
-        self._tests = tuple((gap, AnyOf(gap.patterns), AnyOf(gap.unless)) for gap in self.gaps)
         self._any = AnyOf([p for gap in self.gaps for p in gap.patterns])   # rules out most messages at once
 
     def gap(self, text: str) -> Gap | None:
         """The first gap the message falls into, or None."""
         if not self._any.search(text):
             return None
-        for gap, asks, unless in self._tests:
-            if asks.search(text) and not unless.search(text):
+        for gap in self.gaps:
+            if any(p.search(text) for p in gap.patterns) and not any(p.search(text) for p in gap.unless):
                 return gap
         return None
