@@ -19,6 +19,10 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": 
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
 _TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
+_CONSONANT_MIN_LENGTH = 5   # shorter words have too few consonants to tell apart
+_CONSONANT_RATIO = 65       # and the letters must still be mostly the same ("mayonaise" is not "means")
+_VOWELS = re.compile(r"[aeiouy]+")
+_DOUBLES = re.compile(r"(.)\1+")
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,11 @@ class Normalizer:
         self.known: frozenset[str] = frozenset((trusted | set(counts)) - set(self.misspelt))
         # Typos rarely change the first letter; requiring it keeps unrelated words apart.
         self._choices = _by_initial(w for w in self.known if _ALPHA.match(w) and len(w) >= typo_min_length)
+        by_consonants: dict[str, list[str]] = {}
+        for word in sorted(self.known):
+            if _ALPHA.match(word) and len(word) >= _CONSONANT_MIN_LENGTH:
+                by_consonants.setdefault(_consonants(word), []).append(word)
+        self._by_consonants = by_consonants
         self._correct: Callable[[str], str | None] = lru_cache(maxsize=8192)(self._correct_uncached)
 
     def _misspellings(self, counts: Counter[str], trusted: frozenset[str]) -> dict[str, str]:
@@ -193,6 +202,12 @@ class Normalizer:
             token, self._choices.get(token[0], ()), scorer=fuzz.ratio, processor=None,
             score_cutoff=cutoff, limit=_TYPO_CANDIDATES)]
         if not found:
+            # Vowels are what people most often get wrong ("gudbye", "tumer", "biopsee"): the same
+            # consonants in the same order name the word, when they name only one.
+            sounds = self._by_consonants.get(_consonants(token), ())
+            if len(token) >= _CONSONANT_MIN_LENGTH and len(sounds) == 1 \
+                    and fuzz.ratio(token, sounds[0]) >= _CONSONANT_RATIO:
+                return sounds[0]
             return None
         # As in a noisy-channel speller: the fewest edits first, then the word people use
         # most ("survivel" is one edit from "survive" and from "survival": survival).
@@ -213,6 +228,11 @@ class Normalizer:
         if not plain:
             foreign += 2 * any(c in raw for c in "¿¡") + any(0xC0 <= ord(c) <= 0x24F for c in raw if c.isalpha())
         return foreign >= 2 and foreign > english
+
+
+def _consonants(word: str) -> str:
+    """The first letter, then the consonants in order with doubles merged: 'goodbye' -> 'gdb'."""
+    return word[0] + _DOUBLES.sub(r"\1", _VOWELS.sub("", word[1:]))
 
 
 def _by_initial(words: Iterable[str]) -> dict[str, list[str]]:

@@ -23,13 +23,16 @@ from chatbot.normalize import Normalizer
     ("survivel time", ("survival", "time")),              # one edit from survive and survival: the common one
     ("after hearing the news", ("after", "hearing", "the", "news")),   # a word, not a slip for "healing"
     ("limb sparring surgery", ("limb", "sparing", "surgery")),  # a slip the examples themselves make
+    ("gudbye", ("goodbye",)),                             # wrong vowels, same consonants
+    ("is it a tumer", ("is", "it", "a", "tumour")),
+    ("biopsee", ("biopsy",)),
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens
 
 
 def test_unrelated_words_are_not_forced_into_medical_ones(engine: Engine) -> None:
-    for word in ("cricket", "pizza", "nursery", "dementia", "hernia", "cholesterol"):
+    for word in ("cricket", "pizza", "nursery", "dementia", "hernia", "cholesterol", "paypal", "mayonaise"):
         assert engine.normalizer.normalize(word).corrections == ()
 
 
