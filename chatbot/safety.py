@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .knowledge import SafetyConfig, SafetyRule
-from .patterns import AnyOf
+from .patterns import GroupSearch
 
 
 @dataclass(frozen=True)
@@ -22,22 +22,22 @@ class SafetyChecker:
 
     def __init__(self, config: SafetyConfig) -> None:
         self.config = config
-        # A rule fires only if its first group matches: one search rules out most messages.
-        self._any_first = AnyOf([p for rule in config.rules for p in (rule.all[0] if rule.all else ())])
+        # A rule fires only if its first group matches: one pass of substring tests over the
+        # literals those patterns begin with rules out most rules for most messages.
+        self._first = GroupSearch([rule.all[0] if rule.all else () for rule in config.rules])
 
     def check(self, *texts: str) -> SafetyHit | None:
         """The first rule that fires on any form of the message, or None."""
-        texts = tuple(t for t in texts if self._any_first.search(t))
-        if not texts:
-            return None
-        for rule in self.config.rules:
-            for text in texts:
-                if self._fires(rule, text):
+        first = [self._first.matches(t) for t in texts]
+        for n, rule in enumerate(self.config.rules):
+            for text, found in zip(texts, first, strict=True):
+                if found[n] and self._fires(rule, text):
                     return SafetyHit(rule.id, rule.category, rule.message)
         return None
 
     def _fires(self, rule: SafetyRule, text: str) -> bool:
-        if not all(any(p.search(text) for p in group) for group in rule.all):
+        """Whether a rule whose first group matched fires: its other groups, then the question guard."""
+        if not all(any(p.search(text) for p in group) for group in rule.all[1:]):
             return False
         if rule.always:
             return True

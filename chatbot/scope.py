@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from .knowledge import Gap
-from .patterns import AnyOf
+from .patterns import GroupSearch
 
 
 class ScopeChecker:
@@ -13,13 +13,12 @@ class ScopeChecker:
 
     def __init__(self, gaps: Iterable[Gap]) -> None:
         self.gaps = tuple(gaps)
-        self._any = AnyOf([p for gap in self.gaps for p in gap.patterns])   # rules out most messages at once
+        # Which gaps' patterns occur, found in one pass (see patterns.GroupSearch).
+        self._asks = GroupSearch([gap.patterns for gap in self.gaps])
 
     def gap(self, text: str) -> Gap | None:
         """The first gap the message falls into, or None."""
-        if not self._any.search(text):
-            return None
-        for gap in self.gaps:
-            if any(p.search(text) for p in gap.patterns) and not any(p.search(text) for p in gap.unless):
+        for gap, asked in zip(self.gaps, self._asks.matches(text), strict=True):
+            if asked and not any(p.search(text) for p in gap.unless):
                 return gap
         return None
