@@ -26,6 +26,7 @@ from chatbot.normalize import Normalizer
     ("gudbye", ("goodbye",)),                             # wrong vowels, same consonants
     ("is it a tumer", ("is", "it", "a", "tumour")),
     ("biopsee", ("biopsy",)),
+    ("where do you get your info", ("where", "do", "you", "get", "your", "information")),
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens
