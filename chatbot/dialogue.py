@@ -130,7 +130,7 @@ class Dialogue:
             if self._domain.intersection(rest.tokens):
                 # "Hi, what is soft tissue sarcoma?": the question is the rest of the message.
                 result, tokens = self._match_in_context(state, rest)
-            elif not self._clear_small_talk(result) and said.score >= self._bar(said.intent, False):
+            elif not self._clear_small_talk(result):
                 return self._answer_turn(state, said.intent, said.score, truncated)
         return self._decide(state, result, tokens, truncated)
 
@@ -149,7 +149,7 @@ class Dialogue:
             if not allowed or len(parts[index].split()) > settings.edge_max_words:
                 continue
             found = self.matcher.match(self.normalizer.normalize(parts[index]).tokens).best
-            if found is None or found.intent not in allowed:
+            if found is None or found.intent not in allowed or found.score < self._bar(found.intent, False):
                 continue
             rest = self.normalizer.normalize(" ".join(parts[:index] + parts[index + 1:]))
             own_sentence = index > 0 or _SENTENCE.split(raw)[0] == parts[0]
