@@ -40,8 +40,7 @@ class Engine:
         patterns += [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
         corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
         m = knowledge.matching
-        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m.typo_cutoff, m.typo_min_length,
-                                     examples)
+        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m, examples)
         phrases = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
                     for name, intent in knowledge.intents.items()}
         self.matcher = Matcher(phrases, knowledge.lexicon.stopwords, knowledge.lexicon.light_words, m)

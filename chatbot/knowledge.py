@@ -156,6 +156,10 @@ class MatchingConfig:
     min_domain_coverage: float
     typo_cutoff: float
     typo_min_length: int
+    typo_vowel_ratio: float
+    typo_vowel_min_length: int
+    misspelling_max_count: int
+    misspelling_factor: float
     context_bonus: float
     subject_penalty: float
     sentence_split_words: int
@@ -535,7 +539,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
                    ordinals, words("neither"), frozenset(words("selection_filler")), words("yes"), words("no"),
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
                    frozenset(words("domain_terms")), frozenset(words("light_words")),
-                   frozenset(w.lstrip("-") for w in words("inflections")))
+                   frozenset(words("inflections")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
@@ -545,7 +549,9 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
         "example_weight": (0, 1), "fuzzy_weight": (0, 1), "intent_coverage_weight": (0, 1),
         "agreement_weight": (0, 1), "nb_smoothing": (0.001, 5),
         "unknown_token_weight": (0, 20), "idf_floor": (0, 5), "light_weight": (0, 5), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
-        "typo_min_length": (3, 10), "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
+        "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100), "typo_vowel_min_length": (3, 20),
+        "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
+        "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
         "sentence_split_words": (3, 1000), "long_message_words": (3, 1000), "long_message_margin": (0, 1),
         "long_message_posterior": (0, 1), "selection_threshold": (0, 1)}
     r.keys(path, doc, set(spec) | {"intent_thresholds"}, set(spec), "matching")
@@ -558,7 +564,8 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     values["intent_thresholds"] = {str(k): r.number(path, overrides, str(k), "matching: intent_thresholds", 0, 1)
                                    for k in overrides}
     values["max_options"] = int(values["max_options"])
-    values["typo_min_length"] = int(values["typo_min_length"])
+    for key in ("typo_min_length", "typo_vowel_min_length", "misspelling_max_count"):
+        values[key] = int(values[key])
     values["sentence_split_words"] = int(values["sentence_split_words"])
     values["long_message_words"] = int(values["long_message_words"])
     for key in ("unanchored_threshold", "conversation_threshold"):

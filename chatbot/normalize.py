@@ -12,15 +12,13 @@ from typing import Callable, Iterable, Mapping
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from .knowledge import Lexicon, Synonym
+from .knowledge import Lexicon, MatchingConfig, Synonym
 
 _CONTROL = dict.fromkeys([*range(32), *range(0x7F, 0xA0)])
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
 _TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
-_CONSONANT_MIN_LENGTH = 5   # shorter words have too few consonants to tell apart
-_CONSONANT_RATIO = 65       # and the letters must still be mostly the same ("mayonaise" is not "means")
 _VOWELS = re.compile(r"[aeiouy]+")
 _DOUBLES = re.compile(r"(.)\1+")
 
@@ -53,11 +51,11 @@ class Normalizer:
     """Normalises messages with the content's own words; immutable and thread-safe."""
 
     def __init__(self, lexicon: Lexicon, synonyms: Iterable[Synonym], corpus: Iterable[str],
-                 typo_cutoff: float, typo_min_length: int, examples: Iterable[str] = ()) -> None:
+                 config: MatchingConfig, examples: Iterable[str] = ()) -> None:
         """`corpus` is trusted text (titles, rule words); `examples` are people's phrasings, typos and all."""
         self.lexicon = lexicon
-        self._cutoff = typo_cutoff
-        self._min_length = typo_min_length
+        self.config = config
+        self._min_length = config.typo_min_length
         self._contractions = _contraction_pattern(lexicon.contractions)
         # A character every contraction contains (the apostrophe): text without it has none.
         shared = set.intersection(*(set(k) for k in lexicon.contractions)) if lexicon.contractions else set()
@@ -86,10 +84,10 @@ class Normalizer:
         self.misspelt = self._misspellings(counts, frozenset(trusted))
         self.known: frozenset[str] = frozenset((trusted | set(counts)) - set(self.misspelt))
         # Typos rarely change the first letter; requiring it keeps unrelated words apart.
-        self._choices = _by_initial(w for w in self.known if _ALPHA.match(w) and len(w) >= typo_min_length)
+        self._choices = _by_initial(w for w in self.known if _ALPHA.match(w) and len(w) >= self._min_length)
         by_consonants: dict[str, list[str]] = {}
         for word in sorted(self.known):
-            if _ALPHA.match(word) and len(word) >= _CONSONANT_MIN_LENGTH:
+            if _ALPHA.match(word) and len(word) >= config.typo_vowel_min_length:
                 by_consonants.setdefault(_consonants(word), []).append(word)
         self._by_consonants = by_consonants
         self._correct: Callable[[str], str | None] = lru_cache(maxsize=8192)(self._correct_uncached)
@@ -100,16 +98,16 @@ class Normalizer:
         Left known, such a word would tie every message that makes the same slip to the one
         intent whose example has it; read as its correction, it counts for the real word."""
         choices = _by_initial(w for w in trusted | set(counts) if _ALPHA.match(w) and len(w) >= self._min_length)
+        rare, factor = self.config.misspelling_max_count, self.config.misspelling_factor
         out: dict[str, str] = {}
         for word, n in counts.items():
-            if word in trusted or n > 2 or len(word) < self._min_length or not _ALPHA.match(word):
+            if word in trusted or n > rare or len(word) < self._min_length or not _ALPHA.match(word):
                 continue
-            cutoff = self._cutoff + max(0, 6 - len(word)) * 3
             for fix, _, _ in process.extract(word, choices.get(word[0], ()), scorer=fuzz.ratio, processor=None,
-                                             score_cutoff=cutoff, limit=2):
+                                             score_cutoff=self._cutoff(word), limit=2):
                 if fix == word:
                     continue
-                if counts[fix] >= max(3, 3 * n) and not self._inflected(word, fix):
+                if counts[fix] >= max(factor, factor * n) and not self._inflected(word, fix):
                     out[word] = fix
                 break
         return {w: out.get(f, f) for w, f in out.items()}     # a slip of a slip reads as the word
@@ -149,9 +147,8 @@ class Normalizer:
         out = set()
         for tok in self.known.difference(words):
             if len(tok) >= self._min_length and _ALPHA.match(tok) and tok[0] in targets:
-                cutoff = self._cutoff + max(0, 6 - len(tok)) * 3
                 if process.extractOne(tok, targets[tok[0]], scorer=fuzz.ratio, processor=None,
-                                      score_cutoff=cutoff) is not None:
+                                      score_cutoff=self._cutoff(tok)) is not None:
                     out.add(tok)
         return frozenset(out)
 
@@ -195,26 +192,28 @@ class Normalizer:
                 i += 1
         return out
 
+    def _cutoff(self, word: str) -> float:
+        """The ratio a correction needs. Short words need a closer match: one slip in four
+        letters is a quarter of the word."""
+        return self.config.typo_cutoff + max(0, 6 - len(word)) * 3
+
     def _correct_uncached(self, token: str) -> str | None:
-        # Short words need a closer match: one slip in four letters is a quarter of the word.
-        cutoff = self._cutoff + max(0, 6 - len(token)) * 3
-        found = [(word, score) for word, score, _ in process.extract(
+        found = {word: score for word, score, _ in process.extract(
             token, self._choices.get(token[0], ()), scorer=fuzz.ratio, processor=None,
-            score_cutoff=cutoff, limit=_TYPO_CANDIDATES)]
+            score_cutoff=self._cutoff(token), limit=_TYPO_CANDIDATES)}
         if not found:
             # Vowels are what people most often get wrong ("gudbye", "tumer", "biopsee"): the same
             # consonants in the same order name the word, when they name only one.
             sounds = self._by_consonants.get(_consonants(token), ())
-            if len(token) >= _CONSONANT_MIN_LENGTH and len(sounds) == 1 \
-                    and fuzz.ratio(token, sounds[0]) >= _CONSONANT_RATIO:
+            if len(token) >= self.config.typo_vowel_min_length and len(sounds) == 1 \
+                    and fuzz.ratio(token, sounds[0]) >= self.config.typo_vowel_ratio:
                 return sounds[0]
             return None
         # As in a noisy-channel speller: the fewest edits first, then the word people use
         # most ("survivel" is one edit from "survive" and from "survival": survival).
-        edits = {word: Levenshtein.distance(token, word) for word, _ in found}
+        edits = {word: Levenshtein.distance(token, word) for word in found}
         fewest = min(edits.values())
-        return max((w for w, _ in found if edits[w] == fewest),
-                   key=lambda w: (self._frequency[w], dict(found)[w]))
+        return max((w for w in found if edits[w] == fewest), key=lambda w: (self._frequency[w], found[w]))
 
     def _foreign(self, tokens: tuple[str, ...], raw: str) -> bool:
         """A guess that the message is not English, so the reply can say so honestly."""

@@ -46,7 +46,8 @@ def test_other_languages_are_recognised(engine: Engine, typed: str) -> None:
 
 
 def _normalizer(examples: list[str]) -> Normalizer:
-    return Normalizer(load().lexicon, [], [], 84, 4, examples)
+    content = load()
+    return Normalizer(content.lexicon, [], [], content.matching, examples)
 
 
 def test_a_rare_slip_in_the_examples_reads_as_the_common_word() -> None:
