@@ -126,17 +126,18 @@ class Dialogue:
             return self._finish(state, self._gap_reply(gap, result), truncated)
         edge = self._edge_small_talk(norm)
         if edge is not None:
-            said, rest = edge
-            if self._domain.intersection(rest.tokens):
+            said, rest, topical = edge
+            if topical:
                 # "Hi, what is soft tissue sarcoma?": the question is the rest of the message.
                 result, tokens = self._match_in_context(state, rest)
             elif not self._clear_small_talk(result):
                 return self._answer_turn(state, said.intent, said.score, truncated)
         return self._decide(state, result, tokens, truncated)
 
-    def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized] | None:
+    def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized, bool] | None:
         """A greeting or farewell said as a part of its own at either end of a message ("Hi...
-        not sure how this works", "...a lot to take in. Goodbye"), and the rest of the message.
+        not sure how this works", "...a lot to take in. Goodbye"), the rest of the message, and
+        whether the rest names one of our topics.
 
         An opening followed by a comma counts only before one of our topics ("Hi, what is
         sarcoma?"): "hey, have you approved my leave?" is a request, not a greeting."""
@@ -152,9 +153,9 @@ class Dialogue:
             if found is None or found.intent not in allowed or found.score < self._bar(found.intent, False):
                 continue
             rest = self.normalizer.normalize(" ".join(parts[:index] + parts[index + 1:]))
-            own_sentence = index > 0 or _SENTENCE.split(raw)[0] == parts[0]
-            if own_sentence or self._domain.intersection(rest.tokens):
-                return found, rest
+            topical = bool(self._domain.intersection(rest.tokens))
+            if topical or index > 0 or _SENTENCE.split(raw)[0] == parts[0]:
+                return found, rest, topical
         return None
 
     def _clear_small_talk(self, result: MatchResult) -> bool:

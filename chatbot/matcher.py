@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from itertools import chain
 from dataclasses import dataclass
+from itertools import chain
 from typing import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -249,8 +249,6 @@ class Matcher:
         ratio = 200 x common / (a + b) <= 200 x min(a, b) / (a + b), so b must lie between
         a x floor / (200 - floor) and a x (200 - floor) / floor."""
         floor = _FUZZY_FLOOR
-        if floor <= 0:
-            return 0, len(self._lengths)
         lo = bisect_left(self._lengths, length * floor / (200.0 - floor) - 1e-9)
         hi = bisect_right(self._lengths, length * (200.0 - floor) / floor + 1e-9)
         return lo, hi
