@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Literal, Sequence
+from typing import Literal, Mapping, Sequence
 
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .matcher import Candidate, Matcher, MatchResult
@@ -67,6 +67,10 @@ class Dialogue:
         self._subjects = {name: frozenset(self.normalizer.phrase(" ".join(g.subject)))
                           for name, g in knowledge.settings.groups.items()}
         self._all_subjects = frozenset().union(*self._subjects.values())
+        # Per subject, the score taken off the topics of the other subjects (read-only, shared).
+        self._penalties = {subject: {intent: -self.cfg.subject_penalty for intent, answer in knowledge.answers.items()
+                                     if answer.group != subject and self._subjects.get(answer.group)}
+                           for subject in knowledge.settings.groups}
         self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
                               for i, a in knowledge.answers.items()}
         self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
@@ -278,12 +282,9 @@ class Dialogue:
                 best, used = result, tokens
         return best, used
 
-    def _subject_bonus(self, subject: str) -> dict[str, float]:
+    def _subject_bonus(self, subject: str) -> Mapping[str, float]:
         """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""
-        if not subject:
-            return {}
-        return {intent: -self.cfg.subject_penalty for intent, answer in self.k.answers.items()
-                if answer.group != subject and self._subjects.get(answer.group)}
+        return self._penalties.get(subject, {})
 
     def _is_followup(self, norm: Normalized) -> bool:
         """Could this message lean on the last topic? (The context reading must still win.)"""
