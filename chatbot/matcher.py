@@ -54,12 +54,19 @@ class MatchResult:
 
 def _pack(lists: Mapping[str, Sequence[float]], dtype: type) -> dict[str, np.ndarray]:
     """One array per key, as views into a single array: thousands of small lists, one allocation."""
-    flat = np.fromiter(chain.from_iterable(lists.values()), dtype=dtype, count=sum(len(v) for v in lists.values()))
+    flat: np.ndarray = np.fromiter(chain.from_iterable(lists.values()), dtype=dtype, count=sum(len(v) for v in lists.values()))
     out, start = {}, 0
     for key, values in lists.items():
         out[key] = flat[start:start + len(values)]
         start += len(values)
     return out
+
+
+def _weighted_counts(lists: Sequence[np.ndarray], weights: Sequence[float], size: int) -> np.ndarray:
+    """Per index in 0..size-1, the sum of the weights of the lists it appears in."""
+    if not lists:
+        return np.zeros(size)
+    return np.bincount(np.concatenate(lists), weights=np.repeat(weights, [len(ids) for ids in lists]), minlength=size)
 
 
 class Matcher:
@@ -192,18 +199,11 @@ class Matcher:
         n_examples, n_intents = len(self._texts), len(self.intents)
 
         # Shared weight per example, and per intent the weight of the message's words it knows.
-        post_lists = [self._postings[t] for t in known if t in self._postings]
-        if post_lists:
-            ids = np.concatenate(post_lists)
-            shared = np.bincount(ids, weights=np.repeat([self._weight[t] for t in known if t in self._postings],
-                                                         [len(p) for p in post_lists]), minlength=n_examples)
-            touched = np.bincount(ids, minlength=n_examples) > 0
-        else:
-            shared, touched = np.zeros(n_examples), np.zeros(n_examples, dtype=bool)
-        cover_lists = [self._intents_of[t] for t in known]
-        cover = (np.bincount(np.concatenate(cover_lists), weights=np.repeat([self._weight[t] for t in known],
-                                                                           [len(c) for c in cover_lists]),
-                             minlength=n_intents) if cover_lists else np.zeros(n_intents)) / wq
+        # (Every known word has postings and intents: both come from the same examples.)
+        weights = [self._weight[t] for t in known]
+        shared = _weighted_counts([self._postings[t] for t in known], weights, n_examples)
+        touched = _weighted_counts([self._postings[t] for t in known], [1.0] * len(known), n_examples) > 0
+        cover = _weighted_counts([self._intents_of[t] for t in known], weights, n_intents) / wq
         dice = 2.0 * shared / (wq + self._example_weight)
         # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
         # without re-splitting and re-sorting a thousand examples on every call.
