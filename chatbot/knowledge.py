@@ -493,8 +493,10 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     if not isinstance(validation, LineDict):
         validation = LineDict()
     r.keys(path, validation, {"duplicate_ratio", "max_reading_grade"}, set(), "settings: validation")
-    ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation else 95.0
-    grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation else 9.0
+    ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation \
+        else Settings.duplicate_ratio
+    grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation \
+        else Settings.max_reading_grade
     edges = doc.get("edge_small_talk")
     if not isinstance(edges, LineDict):
         if edges is not None:
@@ -502,7 +504,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
                     "write `opening: [intent, ...]` and `closing: [intent, ...]`")
         edges = LineDict()
     r.keys(path, edges, {"opening", "closing", "max_words"}, set(), "settings: edge_small_talk")
-    edge_words = int(r.number(path, edges, "max_words", "edge_small_talk", 1, 50)) if "max_words" in edges else 6
+    edge_words = int(r.number(path, edges, "max_words", "edge_small_talk", 1, 50)) if "max_words" in edges \
+        else Settings.edge_max_words
     opening = r.strings(path, edges, "opening", "edge_small_talk")
     closing = r.strings(path, edges, "closing", "edge_small_talk")
     return Settings(contacts, max_chars, messages, groups, default_group,
