@@ -164,9 +164,10 @@ class Dialogue:
 
     def _clear_small_talk(self, result: MatchResult) -> bool:
         """Whether the whole message already reads as small talk that will be answered."""
+        if result.domain_coverage < self.cfg.min_domain_coverage:
+            return False
         best = result.best
-        return (best is not None and self._is_small_talk(best.intent) and best.score >= self._bar(best.intent, False)
-                and result.domain_coverage >= self.cfg.min_domain_coverage)
+        return best is not None and self._is_small_talk(best.intent) and best.score >= self._bar(best.intent, False)
 
     def _bar(self, intent: str, anchored: bool) -> float:
         """The confidence an answer needs: by group and domain words, unless the intent has its own."""
@@ -182,13 +183,16 @@ class Dialogue:
     def _decide(self, state: State, result: MatchResult, tokens: Sequence[str],
                 truncated: bool) -> tuple[Reply, State]:
         cfg = self.cfg
+        if result.domain_coverage < cfg.min_domain_coverage:
+            # Mostly words we do not know: out of scope, whatever the ranking (never computed).
+            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         best = result.best
         if self._long_and_clear(result, tokens):
             # A long message lowers every similarity, but a clear lead that naive Bayes confirms
             # is the topic it is about.
             assert best is not None
             return self._answer_turn(state, best.intent, best.score, truncated)
-        if best is None or result.domain_coverage < cfg.min_domain_coverage or best.score < cfg.clarify_threshold:
+        if best is None or best.score < cfg.clarify_threshold:
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         close = [c for c in result.candidates if c.score >= best.score - cfg.clarify_margin]
         topical = [c for c in close if not self._is_small_talk(c.intent)]
@@ -223,12 +227,14 @@ class Dialogue:
         return self._finish(replace(state, pending_options=options), self._clarify(options, top.score), truncated)
 
     def _long_and_clear(self, result: MatchResult, tokens: Sequence[str]) -> bool:
-        cfg, best = self.cfg, result.best
-        if best is None or len(self.matcher.content(tokens)) < cfg.long_message_words:
+        cfg = self.cfg
+        if result.domain_coverage < cfg.min_domain_coverage or len(self.matcher.content(tokens)) < cfg.long_message_words:
+            return False
+        best = result.best
+        if best is None:
             return False
         second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
         return (not self._is_small_talk(best.intent) and bool(self._domain.intersection(tokens))
-                and result.domain_coverage >= cfg.min_domain_coverage
                 and best.score - second >= cfg.long_message_margin and result.posterior >= cfg.long_message_posterior)
 
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:

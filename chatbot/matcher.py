@@ -6,9 +6,10 @@ import math
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
-from typing import Collection, Iterable, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -31,11 +32,31 @@ class Candidate:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """All scored intents, best first; `in_domain` is False when the words are not ours."""
+    """All scored intents, best first; `domain_coverage` is the share of the message in our words.
 
-    candidates: tuple[Candidate, ...]
+    The ranking is computed on first use: most messages with too few of our words get a
+    fallback that never reads it, so they skip the costly part of matching."""
+
     domain_coverage: float
-    posterior: float = 0.0      # naive Bayes probability of the best candidate
+    _rank: Callable[[], tuple[tuple[Candidate, ...], float]] = field(repr=False, compare=False)
+
+    @classmethod
+    def ranked(cls, candidates: tuple[Candidate, ...], domain_coverage: float, posterior: float = 0.0) -> "MatchResult":
+        """A result whose ranking is already known."""
+        return cls(domain_coverage, lambda: (candidates, posterior))
+
+    @cached_property
+    def _ranking(self) -> tuple[tuple[Candidate, ...], float]:
+        return self._rank()
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        return self._ranking[0]
+
+    @property
+    def posterior(self) -> float:
+        """Naive Bayes probability of the best candidate."""
+        return self._ranking[1]
 
     @property
     def best(self) -> Candidate | None:
@@ -49,7 +70,7 @@ class MatchResult:
         ranked = sorted((Candidate(i, s) for i, s in best.items()), key=lambda c: (-c.score, c.intent))
         lead = ranked[0].intent if ranked else None
         posterior = max((r.posterior for r in (self, other) if r.best and r.best.intent == lead), default=0.0)
-        return MatchResult(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
+        return MatchResult.ranked(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
 
 
 def _pack(lists: Mapping[str, Sequence[float]], dtype: type) -> dict[str, np.ndarray]:
@@ -187,15 +208,23 @@ class Matcher:
 
     def match(self, tokens: Sequence[str], only: Iterable[str] | None = None,
               bonus: Mapping[str, float] | None = None) -> MatchResult:
-        """Score every intent (or just `only`) for these canonical tokens."""
-        allowed = self._allowed_mask(set(only)) if only is not None else None
+        """Score every intent (or just `only`) for these canonical tokens; ranked on first use.
+
+        `bonus` is read when the ranking is first used: it must not change after the call."""
         query = frozenset(self.content(tokens))
         if not query:
-            return MatchResult((), 0.0)
-        cfg = self.config
+            return MatchResult.ranked((), 0.0)
         wq = self._sum(query)
         known = [t for t in query if t in self._weight]
         coverage = sum(self._weight[t] for t in known) / wq if wq else 0.0
+        allowed = self._allowed_mask(set(only)) if only is not None else None
+        tokens = tuple(tokens)
+        return MatchResult(round(coverage, 4), lambda: self._rank(tokens, query, wq, known, allowed, bonus))
+
+    def _rank(self, tokens: tuple[str, ...], query: frozenset[str], wq: float, known: list[str],
+              allowed: np.ndarray | None, bonus: Mapping[str, float] | None) -> tuple[tuple[Candidate, ...], float]:
+        """The intents that share something with the message, best first, and naive Bayes's lead."""
+        cfg = self.config
         n_examples, n_intents = len(self._texts), len(self.intents)
 
         # Shared weight per example, and per intent the weight of the message's words it knows.
@@ -241,7 +270,7 @@ class Matcher:
         order = np.lexsort((self._name_rank[ids], -values))     # best first, ties by name
         ranked = [Candidate(self.intents[i], v) for i, v in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
         lead = float(post[self._intent_id[ranked[0].intent]]) if ranked and post is not None else 0.0
-        return MatchResult(tuple(ranked), round(coverage, 4), round(lead, 4))
+        return tuple(ranked), round(lead, 4)
 
     def _fuzzy_window(self, length: int) -> tuple[int, int]:
         """The slice of `_texts_by_length` whose ratio to a text of `length` can reach _FUZZY_FLOOR.
