@@ -1,9 +1,10 @@
 """Finds which of many regular expressions can match a text, without running them all.
 
 Nearly every rule pattern begins with literal words (`\\b(cost|costs|price)\\b`), so a match
-can only start where one of those literals occurs in the text. A substring test per literal
-is far cheaper than a regex scan of a long message per pattern; only the patterns whose
-literals occur are then searched.
+can only start where one of those literals occurs in the text; only the patterns whose
+literals occur are then searched. All the literals are found in one regex scan, built as a
+trie so the scan reads each character once (most also start a word, so only word starts are
+tried), instead of one substring test per literal.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Sequence
 
+_WORD_CHAR = re.compile(r"\w")
+
 
 class Prefilter:
     """Narrows a list of patterns to those that could match; exact, never a false "no"."""
@@ -20,22 +23,24 @@ class Prefilter:
     def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
         self.patterns = tuple(patterns)
         self._always: list[int] = []          # patterns with no literal start: always searched
-        by_literal: dict[str, list[int]] = {}
+        anywhere: dict[str, list[int]] = {}   # literals that may start inside a word
+        at_words: dict[str, list[int]] = {}   # literals that start a word (or the text)
         for i, pattern in enumerate(self.patterns):
-            literals = literal_starts(pattern)
+            literals, at_word = _starts(pattern)
             if literals is None:
                 self._always.append(i)
-            else:
-                for literal in literals:
-                    by_literal.setdefault(literal, []).append(i)
-        self._by_literal = tuple(by_literal.items())
+                continue
+            for literal in literals:
+                index = at_words if at_word and _WORD_CHAR.match(literal) else anywhere
+                index.setdefault(literal, []).append(i)
+        self._scans = tuple(_LiteralScan(found, at_word) for found, at_word in ((anywhere, False), (at_words, True))
+                            if found)
 
     def candidates(self, text: str) -> set[int]:
         """Indexes of the patterns that may match `text` (a superset of those that do)."""
         found = set(self._always)
-        for literal, indexes in self._by_literal:
-            if literal in text:
-                found.update(indexes)
+        for scan in self._scans:
+            scan.find(text, found)
         return found
 
     def matching(self, text: str) -> set[int]:
@@ -60,18 +65,63 @@ class GroupSearch:
         return [bool(found.intersection(span)) for span in self._spans]
 
 
+class _LiteralScan:
+    """Finds which of many literal strings occur in a text, in one regex scan."""
+
+    def __init__(self, literals: dict[str, list[int]], at_word: bool) -> None:
+        # At each position the trie matches the longest literal there; the shorter ones there
+        # are its prefixes, so each literal carries the indexes of its literal prefixes too.
+        self._indexes = {literal: frozenset(i for end in range(1, len(literal) + 1) for i in literals.get(literal[:end], ()))
+                         for literal in literals}
+        lookahead = f"(?=({_trie_regex(list(literals))}))"   # zero width: overlapping literals are all seen
+        self._regex = re.compile(r"\b" + lookahead if at_word else lookahead)
+
+    def find(self, text: str, found: set[int]) -> None:
+        """Add to `found` the indexes of every literal that occurs in `text`."""
+        for m in self._regex.finditer(text):
+            found.update(self._indexes[m.group(1)])
+
+
+def _trie_regex(literals: list[str]) -> str:
+    """A regex matching exactly the literals, one character at a time; longest match first."""
+    trie: dict[str, Any] = {}
+    for literal in literals:
+        node = trie
+        for char in literal:
+            node = node.setdefault(char, {})
+        node[""] = {}                       # a literal ends here
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
 def literal_starts(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Non-empty literal strings, one of which begins every match; None when there are none."""
+    return _starts(pattern)[0]
+
+
+def _starts(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, bool]:
+    """`literal_starts`, and whether every match begins at a word boundary or the text's start."""
     if pattern.flags & re.IGNORECASE:
-        return None
+        return None, False
     try:
         items = list(sre_parse.parse(pattern.pattern, pattern.flags))
     except Exception:        # an internal parser that changed: fall back to always searching
-        return None
+        return None, False
+    anchors = set()
     while items and items[0][0] is sre.AT:      # \b, ^: they add no characters
-        items.pop(0)
+        anchors.add(items.pop(0)[1])
+    # ^ means every line's start under MULTILINE; \b means something else under ASCII.
+    plain = not pattern.flags & (re.MULTILINE | re.ASCII)
+    at_word = plain and bool(anchors & {sre.AT_BOUNDARY, sre.AT_BEGINNING, sre.AT_BEGINNING_STRING})
     starts = _prefixes(items)
-    return frozenset(starts) if starts and all(starts) else None
+    return (frozenset(starts), at_word) if starts and all(starts) else (None, False)
 
 
 def _prefixes(items: list[tuple[Any, Any]]) -> set[str] | None:

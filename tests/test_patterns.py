@@ -18,16 +18,21 @@ WORDS = st.lists(st.sampled_from(["chest", "pain", "cannot", "breathe", "kill", 
                                   "fever", "my", "sarcoma", "cost", "how", "many", "sessions", "dose", "a", "b",
                                   "aa", "ab", "x", "heavily", "took", "whole", "packet", "i", "want", "to", "die"]),
                  max_size=14).map(" ".join)
+# Words glued by punctuation, accents, line breaks or nothing: literals inside words and at odd starts.
+GLUED = st.lists(st.tuples(WORDS, st.sampled_from(["", " ", "-", ".", "'", "\n", "é", "_", "2"])),
+                 max_size=4).map(lambda parts: "".join(w + sep for w, sep in parts))
 ODD = [re.compile(r"(a)b\1"), re.compile(r"(?i)X"), re.compile(r"[ab]+x"), re.compile(r"(?:ab|)c"),
-       re.compile(r"(?<=a)b"), re.compile(r"\b(?i:Ab)"), re.compile(r"x?y")]
+       re.compile(r"(?<=a)b"), re.compile(r"\b(?i:Ab)"), re.compile(r"x?y"), re.compile(r"^ab"),
+       re.compile(r"(?m)^ab"), re.compile(r"(?a)\bab"), re.compile(r"\Bain"), re.compile(r"\b-ab"),
+       re.compile(r"\bé"), re.compile(r"\b(a|ab|abc)\b"), re.compile(r"^\bi want")]
 
 
-@given(WORDS, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
+@given(WORDS | GLUED, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
 def test_the_prefilter_never_misses_a_match(text: str, patterns: list[re.Pattern[str]]) -> None:
     assert Prefilter(patterns).matching(text) == {i for i, p in enumerate(patterns) if p.search(text)}
 
 
-@given(WORDS)
+@given(WORDS | GLUED)
 def test_groups_agree_with_searching_each_group(text: str) -> None:
     groups = [gap.patterns for gap in CONTENT.gaps] + [(), ODD[:2]]
     assert GroupSearch(groups).matches(text) == [any(p.search(text) for p in g) for g in groups]
@@ -39,3 +44,11 @@ def test_literal_starts_of_the_usual_rule_shape() -> None:
     assert literal_starts(re.compile(r"(?i)\bchest")) is None        # case-blind: no literal to look for
     assert literal_starts(re.compile(r"\b\w+ pain")) is None          # no literal start at all
     assert literal_starts(re.compile(r"(ing)?x")) is None
+
+
+def test_word_start_literals_are_found_only_where_a_word_starts() -> None:
+    prefilter = Prefilter([re.compile(r"\bpain"), re.compile(r"ain"), re.compile(r"(?m)^pain")])
+    assert prefilter.candidates("chest pain") == {0, 1, 2}
+    assert prefilter.candidates("chest-pain") == {0, 1, 2}
+    assert prefilter.candidates("spain") == {1, 2}              # "ain" anywhere; (?m)^ may follow a newline
+    assert prefilter.matching("spain\npain") == {0, 1, 2}
