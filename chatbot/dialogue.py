@@ -82,6 +82,8 @@ class Dialogue:
                   if t not in self.lex.stopwords and t not in self.lex.light_words}
         # Misspellings that the examples themselves contain ("amputaion") still count.
         self._domain = frozenset(domain | self.normalizer.near(domain))
+        self._topics = self._topic_list()
+        self._filled: dict[str, str] = {}      # content text -> filled in (content is fixed)
 
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
@@ -337,9 +339,9 @@ class Dialogue:
 
     # ------------------------------------------------------------------ replies
     def _answer(self, answer: Answer, confidence: float, state: State, body: str | None = None) -> Reply:
-        text = self.k.fill(body if body is not None else answer.text, topics=self._topic_list())
+        text = self._fill(body if body is not None else answer.text)
         if state.audience == "professional" and answer.professional and body is None:
-            text += ("\n\nFor healthcare professionals: " + self.k.fill(answer.professional)
+            text += ("\n\nFor healthcare professionals: " + self._fill(answer.professional)
                      + "\n\n" + self.k.message("professional_disclaimer"))
         notices = self._review_notices(answer)
         if notices:
@@ -394,6 +396,13 @@ class Dialogue:
                 out.append(self.k.message("review_overdue", source=f"{src.publisher}: {src.title}",
                                           date=src.next_review_due.isoformat()))
         return out
+
+    def _fill(self, template: str) -> str:
+        """An answer's text with its placeholders filled; each content text is filled once."""
+        text = self._filled.get(template)
+        if text is None:
+            text = self._filled[template] = self.k.fill(template, topics=self._topics)
+        return text
 
     def _topic_list(self) -> str:
         lines = []

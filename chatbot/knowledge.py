@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -225,7 +226,14 @@ class Knowledge:
 
     def message(self, key: str, **extra: str) -> str:
         """A user-facing message from settings, placeholders filled."""
+        if not extra:
+            return self._messages[key]
         return self.fill(self.settings.messages[key], **extra)
+
+    @cached_property
+    def _messages(self) -> Mapping[str, str]:
+        """Every message with the contacts filled in, once: most are sent as they are."""
+        return {key: self.fill(text) for key, text in self.settings.messages.items()}
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
