@@ -53,16 +53,16 @@ class GroupSearch:
 
     def __init__(self, groups: Sequence[Sequence[re.Pattern[str]]]) -> None:
         self.prefilter = Prefilter([p for group in groups for p in group])
-        spans, start = [], 0
-        for group in groups:
-            spans.append(range(start, start + len(group)))
-            start += len(group)
-        self._spans = tuple(spans)
+        self._group_of = tuple(n for n, group in enumerate(groups) for _ in group)
 
-    def matches(self, text: str) -> list[bool]:
-        """One flag per group: whether any of its patterns is found in `text`."""
-        found = self.prefilter.matching(text)
-        return [bool(found.intersection(span)) for span in self._spans]
+    def matches(self, text: str) -> list[int]:
+        """The indexes, in order, of the groups with a pattern found in `text`."""
+        found: set[int] = set()
+        patterns, group_of = self.prefilter.patterns, self._group_of
+        for i in self.prefilter.candidates(text):
+            if group_of[i] not in found and patterns[i].search(text):
+                found.add(group_of[i])      # one pattern is enough: the group's others are skipped
+        return sorted(found)
 
 
 class _LiteralScan:

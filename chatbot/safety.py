@@ -28,10 +28,11 @@ class SafetyChecker:
 
     def check(self, *texts: str) -> SafetyHit | None:
         """The first rule that fires on any form of the message, or None."""
-        first = [self._first.matches(t) for t in texts]
-        for n, rule in enumerate(self.config.rules):
+        first = [frozenset(self._first.matches(t)) for t in texts]
+        for n in sorted(frozenset().union(*first)):     # rules in order, only those that may fire
+            rule = self.config.rules[n]
             for text, found in zip(texts, first, strict=True):
-                if found[n] and self._fires(rule, text):
+                if n in found and self._fires(rule, text):
                     return SafetyHit(rule.id, rule.category, rule.message)
         return None
 

@@ -18,7 +18,8 @@ class ScopeChecker:
 
     def gap(self, text: str) -> Gap | None:
         """The first gap the message falls into, or None."""
-        for gap, asked in zip(self.gaps, self._asks.matches(text), strict=True):
-            if asked and not any(p.search(text) for p in gap.unless):
+        for n in self._asks.matches(text):
+            gap = self.gaps[n]
+            if not any(p.search(text) for p in gap.unless):
                 return gap
         return None
