@@ -139,6 +139,9 @@ class Matcher:
         self._lengths = [len(t) for t in self._texts_by_length]
         self._postings = _pack(postings, np.intp)
         self._owner = np.array(owner, dtype=np.intp)
+        # Each intent's examples are one segment: where the segments of intents with examples start.
+        self._with_examples = np.unique(self._owner)
+        self._segment_starts = np.searchsorted(self._owner, self._with_examples)
         self._example_weight = np.array(weights, dtype=np.float64)
         # Naive Bayes over words and word pairs: it adds up the evidence of a whole message,
         # where the nearest example sees only the best single phrasing. Log-probabilities are
@@ -230,8 +233,10 @@ class Matcher:
         # Shared weight per example, and per intent the weight of the message's words it knows.
         # (Every known word has postings and intents: both come from the same examples.)
         weights = [self._weight[t] for t in known]
-        shared = _weighted_counts([self._postings[t] for t in known], weights, n_examples)
-        touched = _weighted_counts([self._postings[t] for t in known], [1.0] * len(known), n_examples) > 0
+        postings = [self._postings[t] for t in known]
+        shared = _weighted_counts(postings, weights, n_examples)
+        # An example shares a word when its shared weight is positive, unless a word weighs 0.
+        touched = shared > 0 if all(weights) else _weighted_counts(postings, [1.0] * len(known), n_examples) > 0
         cover = _weighted_counts([self._intents_of[t] for t in known], weights, n_intents) / wq
         dice = 2.0 * shared / (wq + self._example_weight)
         # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
@@ -253,7 +258,8 @@ class Matcher:
         total = (ew + fw + cfg.intent_coverage_weight) or 1.0     # so a perfect match is exactly 1
         value = np.where(touched, ew * dice + fw * fuzzy, -1.0)
         best = np.full(n_intents, -1.0)
-        np.maximum.at(best, self._owner, value)
+        if len(value):
+            best[self._with_examples] = np.maximum.reduceat(value, self._segment_starts)
         present = best >= 0.0                     # intents with an example that shares something
         score = (np.maximum(best, 0.0) + cfg.intent_coverage_weight * cover) / total
         for name, extra in (bonus or {}).items():
