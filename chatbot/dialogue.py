@@ -263,7 +263,8 @@ class Dialogue:
             subject = self.k.settings.default_group
         bonus = self._subject_bonus(subject)
         plain = self.matcher.match(norm.tokens, bonus=bonus)
-        if len(self.matcher.content(norm.tokens)) >= self.cfg.sentence_split_words:
+        split = self.cfg.sentence_split_words
+        if len(norm.tokens) >= split and len(self.matcher.content(norm.tokens)) >= split:
             # The question in a long message is usually one of its sentences.
             for sentence in _SENTENCE.split(norm.raw):
                 tokens = self.normalizer.normalize(sentence).tokens

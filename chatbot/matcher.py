@@ -202,7 +202,8 @@ class Matcher:
         """The words that carry meaning; all words if every one is a stopword ("how are you").
 
         Numbers never name a topic (the safety rules read them in the full text)."""
-        kept = [t for t in tokens if t not in self._stop and not _NUMBER.match(t)]
+        stop = self._stop
+        kept = [t for t in tokens if t not in stop and not (t[:1].isdigit() and _NUMBER.match(t))]
         return kept or list(tokens)
 
     def weight(self, token: str) -> float:
@@ -217,9 +218,10 @@ class Matcher:
         query = frozenset(self.content(tokens))
         if not query:
             return MatchResult.ranked((), 0.0)
-        wq = self._sum(query)
-        known = [t for t in query if t in self._weight]
-        coverage = sum(self._weight[t] for t in known) / wq if wq else 0.0
+        weight, unknown = self._weight, self.config.unknown_token_weight
+        wq = sum([weight.get(t, unknown) for t in query])
+        known = [t for t in query if t in weight]
+        coverage = sum([weight[t] for t in known]) / wq if wq else 0.0
         allowed = self._allowed_mask(set(only)) if only is not None else None
         tokens = tuple(tokens)
         return MatchResult(round(coverage, 4), lambda: self._rank(tokens, query, wq, known, allowed, bonus))
