@@ -90,6 +90,23 @@ def _weighted_counts(lists: Sequence[np.ndarray], weights: Sequence[float], size
     return np.bincount(np.concatenate(lists), weights=np.repeat(weights, [len(ids) for ids in lists]), minlength=size)
 
 
+def _closest(values: np.ndarray, ids: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the `limit` highest values, ties to the lower id: `lexsort((ids, -values))[:limit]`
+    as a set, without sorting them all."""
+    if len(values) <= limit:
+        return np.arange(len(values))
+    cut = np.partition(values, len(values) - limit)[len(values) - limit]     # the limit-th highest
+    above = (values > cut).nonzero()[0]
+    tied = (values == cut).nonzero()[0]
+    tied = tied[np.argsort(ids[tied], kind="stable")[: limit - len(above)]]
+    return np.concatenate([above, tied])
+
+
+def _with_pairs(words: list[str]) -> list[str]:
+    """Naive Bayes features: the words, then each pair of neighbouring words."""
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
 class Matcher:
     """Immutable index of the examples; `match` is safe to call from many threads.
 
@@ -169,18 +186,19 @@ class Matcher:
         self._nb_lift = {f: (ids, gains[f]) for f, ids in _pack(lift_ids, np.intp).items()}
 
     def _features(self, tokens: Sequence[str]) -> list[str]:
-        words = self.content(tokens)
-        return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+        return _with_pairs(self.content(tokens))
 
     def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
         """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""
-        probs = self._posterior(tokens, self._allowed_mask(allowed))
+        probs = self._posterior_of(self.content(tokens), self._allowed_mask(allowed))
         if probs is None:
             return {}
         return {self.intents[i]: float(probs[i]) for i in np.flatnonzero(probs > 0.0)}
 
-    def _posterior(self, tokens: Sequence[str], allowed: np.ndarray | None) -> np.ndarray | None:
-        lifts = [self._nb_lift[f] for f in self._features(tokens) if f in self._nb_lift]
+    def _posterior_of(self, words: list[str], allowed: np.ndarray | None) -> np.ndarray | None:
+        """Naive Bayes over content words and their pairs (see `posterior`), as an array by intent."""
+        lift = self._nb_lift
+        lifts = [lift[f] for f in _with_pairs(words) if f in lift]
         if not lifts or (allowed is not None and not allowed.any()):
             return None
         logs = len(lifts) * self._nb_unseen
@@ -215,7 +233,8 @@ class Matcher:
         """Score every intent (or just `only`) for these canonical tokens; ranked on first use.
 
         `bonus` is read when the ranking is first used: it must not change after the call."""
-        query = frozenset(self.content(tokens))
+        words = self.content(tokens)
+        query = frozenset(words)
         if not query:
             return MatchResult.ranked((), 0.0)
         weight, unknown = self._weight, self.config.unknown_token_weight
@@ -223,10 +242,9 @@ class Matcher:
         known = [t for t in query if t in weight]
         coverage = sum([weight[t] for t in known]) / wq if wq else 0.0
         allowed = self._allowed_mask(set(only)) if only is not None else None
-        tokens = tuple(tokens)
-        return MatchResult(round(coverage, 4), lambda: self._rank(tokens, query, wq, known, allowed, bonus))
+        return MatchResult(round(coverage, 4), lambda: self._rank(words, query, wq, known, allowed, bonus))
 
-    def _rank(self, tokens: tuple[str, ...], query: frozenset[str], wq: float, known: list[str],
+    def _rank(self, words: list[str], query: frozenset[str], wq: float, known: list[str],
               allowed: np.ndarray | None, bonus: Mapping[str, float] | None) -> tuple[tuple[Candidate, ...], float]:
         """The intents that share something with the message, best first, and naive Bayes's lead."""
         cfg = self.config
@@ -249,9 +267,9 @@ class Matcher:
         if lo < hi:
             scores = process.cdist([text], self._texts_by_length[lo:hi], scorer=fuzz.ratio, processor=None,
                                    score_cutoff=_FUZZY_FLOOR, dtype=np.float64)[0]
-            hits = np.flatnonzero(scores)
+            hits = scores.nonzero()[0]
             ids, values = self._by_length[lo + hits], scores[hits]
-            best = np.lexsort((ids, -values))[:_FUZZY_LIMIT]    # the closest, ties by example order
+            best = _closest(values, ids, _FUZZY_LIMIT)
             fuzzy[ids[best]] = values[best] / 100.0
             touched[ids[best]] = True
         if allowed is not None:
@@ -267,14 +285,14 @@ class Matcher:
         for name, extra in (bonus or {}).items():
             if name in self._intent_id:
                 score[self._intent_id[name]] += extra
-        score = np.clip(score, 0.0, 1.0)
-        post = self._posterior(tokens, allowed)
-        ids = np.flatnonzero(present)
-        values = np.round(score[ids], 4)
+        score = np.minimum(np.maximum(score, 0.0), 1.0)
+        post = self._posterior_of(words, allowed)
+        ids = present.nonzero()[0]
+        values = score[ids].round(4)
         if post is not None:
             # Naive Bayes weighs the whole message; its probability (summing to 1 over the
             # intents, so it cannot make an unrelated message look familiar) tips close calls.
-            values = np.round(np.minimum(1.0, values + cfg.agreement_weight * post[ids]), 4)
+            values = np.minimum(1.0, values + cfg.agreement_weight * post[ids]).round(4)
         order = np.lexsort((self._name_rank[ids], -values))     # best first, ties by name
         ranked = [Candidate(self.intents[i], v) for i, v in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
         lead = float(post[self._intent_id[ranked[0].intent]]) if ranked and post is not None else 0.0

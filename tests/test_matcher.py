@@ -1,0 +1,37 @@
+"""The matcher's shortcuts give exactly what the plain computation gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatbot.engine import Engine
+from chatbot.matcher import _closest
+
+
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(1, 12))
+def test_the_closest_are_the_first_of_a_full_sort(scores: list[int], limit: int) -> None:
+    values = np.array(scores, dtype=np.float64)
+    ids = np.random.default_rng(len(scores)).permutation(len(scores))     # any order of unique ids
+    expected = set(np.lexsort((ids, -values))[:limit].tolist())
+    assert set(_closest(values, ids, limit).tolist()) == expected
+
+
+def test_a_message_in_none_of_our_words_is_answered_without_ranking_topics(engine: Engine,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ranking(*args: object) -> None:
+        raise AssertionError("ranked a message that is out of scope by its words alone")
+
+    monkeypatch.setattr(engine.dialogue.matcher, "_rank", no_ranking)
+    reply = engine.session().send("what is the capital city of mongolia")
+    assert reply.kind == "fallback" and not reply.suggestions
+
+
+def test_a_result_ranks_once_and_the_same_way(engine: Engine) -> None:
+    tokens = engine.dialogue.normalizer.normalize("what is soft tissue sarcoma").tokens
+    first, again = engine.dialogue.matcher.match(tokens), engine.dialogue.matcher.match(tokens)
+    assert first.candidates is first.candidates
+    assert first.candidates == again.candidates and first.best is not None
+    assert first.best.intent == "sarcoma_definition"
