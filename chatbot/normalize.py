@@ -124,6 +124,8 @@ class Normalizer:
     def normalize(self, raw: str) -> Normalized:
         """Canonical tokens of `raw`: typo-corrected, synonyms applied."""
         tokens = self._base_tokens(raw)
+        if self.known.issuperset(tokens):       # nothing to correct: most messages of our words
+            return Normalized(raw, tuple(self._apply_synonyms(tokens)), (), self._foreign(tokens, raw))
         corrected: list[str] = []
         fixes: list[tuple[str, str]] = []
         for tok in tokens:
@@ -167,13 +169,17 @@ class Normalizer:
             text = self._contractions.sub(lambda m: " " + self.lexicon.contractions[m.group(0)] + " "
                                           if not m.group(0).startswith(("'", "n'"))
                                           else self.lexicon.contractions[m.group(0)], text)
-        text = _NOT_WORD.sub(" ", text)
+        words = _NOT_WORD.sub(" ", text).split()
+        if self._token_map.keys().isdisjoint(words):
+            return tuple(words)
         out: list[str] = []
-        for tok in text.split():
+        for tok in words:
             out.extend(self._token_map.get(tok, (tok,)))
         return tuple(out)
 
     def _apply_synonyms(self, tokens: list[str] | tuple[str, ...]) -> list[str]:
+        if self._phrase_starts.isdisjoint(tokens):
+            return list(tokens)
         out: list[str] = []
         i, n = 0, len(tokens)
         while i < n:
@@ -222,6 +228,8 @@ class Normalizer:
             letters = [c for c in raw if c.isalpha()]
             if letters and sum(1 for c in letters if ord(c) > 0x24F) > len(letters) / 2:
                 return True
+        if plain and self.lexicon.foreign_markers.isdisjoint(tokens):
+            return False
         english = sum(1 for t in tokens if t in self.lexicon.english_markers)
         foreign = sum(1 for t in tokens if t in self.lexicon.foreign_markers)
         if not plain:
