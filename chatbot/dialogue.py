@@ -155,7 +155,10 @@ class Dialogue:
         for index, allowed in ((0, settings.opening), (len(parts) - 1, settings.closing)):
             if not allowed or len(parts[index].split()) > settings.edge_max_words:
                 continue
-            found = self.matcher.match(self.normalizer.normalize(parts[index]).tokens).best
+            tokens = self.normalizer.normalize(parts[index]).tokens
+            if not self._may_reach(tokens, allowed):
+                continue
+            found = self.matcher.match(tokens).best
             if found is None or found.intent not in allowed or found.score < self._bar(found.intent, False):
                 continue
             rest = self.normalizer.normalize(" ".join(parts[:index] + parts[index + 1:]))
@@ -163,6 +166,11 @@ class Dialogue:
             if topical or index > 0 or _SENTENCE.split(raw)[0] == parts[0]:
                 return found, rest, topical
         return None
+
+    def _may_reach(self, tokens: Sequence[str], intents: Sequence[str]) -> bool:
+        """Whether one of `intents` could reach its bar for these words (a bound: no ranking)."""
+        return (self.matcher.shares_words(tokens, intents)
+                or self.matcher.wordless_ceiling >= min(self._bar(i, False) for i in intents))
 
     def _clear_small_talk(self, result: MatchResult) -> bool:
         """Whether the whole message already reads as small talk that will be answered."""

@@ -224,6 +224,19 @@ class Matcher:
         kept = [t for t in tokens if t not in stop and not (t[:1].isdigit() and _NUMBER.match(t))]
         return kept or list(tokens)
 
+    def shares_words(self, tokens: Sequence[str], intents: Iterable[str]) -> bool:
+        """Whether a content word of `tokens` is one the examples of any of `intents` use."""
+        ids = {self._intent_id[name] for name in intents if name in self._intent_id}
+        return any(not ids.isdisjoint(self._intents_of[t].tolist()) for t in self.content(tokens) if t in self._intents_of)
+
+    @property
+    def wordless_ceiling(self) -> float:
+        """The highest score an intent can reach without a bonus from a message that shares none
+        of its examples' words: character resemblance and naive Bayes are all it can have."""
+        cfg = self.config
+        total = (cfg.example_weight + cfg.fuzzy_weight + cfg.intent_coverage_weight) or 1.0
+        return min(1.0, cfg.fuzzy_weight / total + cfg.agreement_weight)
+
     def weight(self, token: str) -> float:
         """IDF weight: rare across intents means telling; unknown words weigh as configured."""
         return self._weight.get(token, self.config.unknown_token_weight)

@@ -35,3 +35,14 @@ def test_a_result_ranks_once_and_the_same_way(engine: Engine) -> None:
     assert first.candidates is first.candidates
     assert first.candidates == again.candidates and first.best is not None
     assert first.best.intent == "sarcoma_definition"
+
+
+def test_the_wordless_ceiling_bounds_every_topic_that_shares_no_word(engine: Engine) -> None:
+    dialogue, matcher = engine.dialogue, engine.dialogue.matcher
+    texts = [text for intent in engine.knowledge.intents.values() for text in intent.examples]
+    texts += ["hmm", "good evening to you", "the weather is nice", "ciao", "many thanks, bye now", "hi hi hi"]
+    for text in texts:
+        tokens = dialogue.normalizer.normalize(text).tokens
+        for candidate in matcher.match(tokens).candidates:
+            if not matcher.shares_words(tokens, [candidate.intent]):
+                assert candidate.score <= matcher.wordless_ceiling, (text, candidate)
