@@ -28,6 +28,7 @@ class SafetyChecker:
 
     def check(self, *texts: str) -> SafetyHit | None:
         """The first rule that fires on any form of the message, or None."""
+        texts = tuple(dict.fromkeys(texts))     # forms that read the same are checked once
         first = [frozenset(self._first.matches(t)) for t in texts]
         for n in sorted(frozenset().union(*first)):     # rules in order, only those that may fire
             rule = self.config.rules[n]
