@@ -144,6 +144,7 @@ def main() -> int:
     header = (f"{'system':<13}{'ans.acc':>8}{'wrong':>7}{'clarify':>8}{'dev.OOD':>8}{'clinc.FA':>9}"
               f"{'RF.rec':>7}{'false.al':>9}{'p50 ms':>8}{'p99 ms':>8}{'q/s':>7}")
     print(header)
+    latencies: dict[str, tuple[list[float], list[float]]] = {}
     for name, reply in systems:
         sessions.clear()
         d_out, d_lat = run_system(reply, dev)
@@ -153,6 +154,7 @@ def main() -> int:
         clinc_fa = sum(1 for r, it in zip(c_rows, clinc, strict=True)
                        if r["kind"] == "answer" and r["intent"] not in it.alt) / len(clinc)
         lat = d_lat + c_lat
+        latencies[name] = (d_lat, c_lat)
         f = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         print(f"{name:<13}{f(d['answer_accuracy']):>8}{f(d['wrong_answer_rate']):>7}{f(d['clarify_rate']):>8}"
               f"{f(d['ood_false_answer_rate']):>8}{f(clinc_fa):>9}{f(d['red_flag_recall']):>7}"
@@ -162,6 +164,15 @@ def main() -> int:
           "answered other than greetings/thanks/about-the-bot as such; RF.rec: red flags given urgent help; "
           f"false.al: safety replies to other items. dev {len(dev)} items, CLINC {len(clinc)}.")
     print("(In-scope 'ans.acc' counts a clarifying question as not answered; score.py reports it separately.)")
+    ours = latencies["sarcoma-chat"]
+    for name, (d_lat, c_lat) in latencies.items():
+        if name == "sarcoma-chat":
+            continue
+        print(f"\nper query, {name} time / sarcoma-chat time, this run:")
+        for label, a, b in (("dev + CLINC", d_lat + c_lat, ours[0] + ours[1]), ("dev only", d_lat, ours[0]),
+                            ("CLINC only", c_lat, ours[1])):
+            print(f"  {label:<12} p50 x{pct(a, 50) / pct(b, 50):.1f}   mean x{sum(a) / sum(b) * len(b) / len(a):.1f}"
+                  f"   p99 x{pct(a, 99) / pct(b, 99):.1f}")
     return 0
 
 
