@@ -14,8 +14,10 @@ from rapidfuzz.distance import Levenshtein
 
 from .knowledge import Lexicon, MatchingConfig, Synonym
 
-_CONTROL = dict.fromkeys([*range(32), *range(0x7F, 0xA0)])
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})
+# One table: control characters go (line breaks and tabs become spaces, so the words either
+# side stay apart) and curly or backtick apostrophes become straight ones.
+_FOLD = {**{c: " " if chr(c).isspace() else None for c in [*range(32), *range(0x7F, 0xA0)]},
+         **str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})}
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
 _TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
@@ -40,7 +42,7 @@ class Normalized:
 
 def fold(text: str) -> str:
     """Lower case, no accents, straight apostrophes, no control characters."""
-    text = text.translate(_CONTROL).translate(_APOSTROPHES).lower()
+    text = text.translate(_FOLD).lower()
     if text.isascii():              # nothing to decompose: most messages, and every example
         return text
     text = unicodedata.normalize("NFKD", text)

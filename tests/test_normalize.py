@@ -27,6 +27,8 @@ from chatbot.normalize import Normalizer
     ("is it a tumer", ("is", "it", "a", "tumour")),
     ("biopsee", ("biopsy",)),
     ("where do you get your info", ("where", "do", "you", "get", "your", "information")),
+    ("what is\nsarcoma?\tthanks", ("what", "is", "sarcoma", "thanks")),   # pasted lines stay apart
+    ("can\x00cer", ("cancer",)),                            # other control characters just go
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens
@@ -61,3 +63,8 @@ def test_other_forms_of_a_word_and_common_words_are_not_slips() -> None:
     normalizer = _normalizer(["clinical trial", "clinical trials", "a clinical nurse", "the clinic",
                               "taking it", "taking them", "taking part", "talking to someone"])
     assert normalizer.misspelt == {}
+
+
+def test_a_question_pasted_over_two_lines_is_understood(engine: Engine) -> None:
+    reply = engine.session().send("soft tissue\nsarcoma")
+    assert (reply.kind, reply.intent) == ("answer", "sarcoma_definition")
