@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .matcher import Candidate, Matcher, MatchResult
 from .normalize import Normalized, Normalizer, fold
+from .records import evolve
 from .reply import Option, Reply, SourceRef
 from .safety import SafetyChecker
 from .scope import ScopeChecker
@@ -88,7 +89,7 @@ class Dialogue:
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
         """One turn. Never raises for any input; every path returns a Reply."""
-        state = replace(state, turns=state.turns + 1)
+        state = evolve(state, turns=state.turns + 1)
         if not isinstance(text, str):
             return self._finish(state, self._fallback(self.k.message("not_text")))
         limit = self.k.settings.max_message_chars
@@ -100,22 +101,22 @@ class Dialogue:
         hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()))
         if hit:
             reply = Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
-            return self._finish(replace(state, pending_options=(), pending_confirm=None), reply)
+            return self._finish(evolve(state, pending_options=(), pending_confirm=None), reply)
 
         if state.pending_confirm:
             choice = self._yes_no(norm)
             intent = state.pending_confirm
-            state = replace(state, pending_confirm=None)
+            state = evolve(state, pending_confirm=None)
             if choice is not None:
                 answer = self.k.answers[intent]
                 assert answer.confirm is not None
                 body = answer.confirm.yes if choice else answer.confirm.no
-                return self._finish(replace(state, last_intent=intent),
+                return self._finish(evolve(state, last_intent=intent),
                                     self._answer(answer, 1.0, state, body=body), truncated)
 
         if state.pending_options:
             options = state.pending_options
-            state = replace(state, pending_options=())
+            state = evolve(state, pending_options=())
             picked = self._select(norm, options)
             if picked == "neither":
                 reply = self._fallback(self.k.message("clarify_neither"), self._options(options))
@@ -221,7 +222,7 @@ class Dialogue:
                      and not self._is_small_talk(c.intent)][: cfg.max_options]
             if len(self.matcher.content(tokens)) <= 2 and len(terse) >= 2:
                 # "How long?": too short to guess, but it fits our topics: ask which.
-                return self._finish(replace(state, pending_options=tuple(terse)),
+                return self._finish(evolve(state, pending_options=tuple(terse)),
                                     self._clarify(tuple(terse), top.score), truncated)
             # Nothing in the message ties it to our topics: say so rather than guess a topic.
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
@@ -234,7 +235,7 @@ class Dialogue:
                 return self._answer_turn(state, top.intent, top.score, truncated)
             close = wider
         options = tuple(c.intent for c in close[: cfg.max_options])
-        return self._finish(replace(state, pending_options=options), self._clarify(options, top.score), truncated)
+        return self._finish(evolve(state, pending_options=options), self._clarify(options, top.score), truncated)
 
     def _long_and_clear(self, result: MatchResult, tokens: Sequence[str]) -> bool:
         cfg = self.cfg
@@ -250,9 +251,9 @@ class Dialogue:
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
         answer = self.k.answers[intent]
         if not self._is_small_talk(intent):
-            state = replace(state, last_intent=intent)
+            state = evolve(state, last_intent=intent)
         if answer.confirm is not None:
-            state = replace(state, pending_confirm=intent)
+            state = evolve(state, pending_confirm=intent)
         return self._finish(state, self._answer(answer, confidence, state), truncated)
 
     # ------------------------------------------------------------------ context
@@ -436,6 +437,6 @@ class Dialogue:
             text = self.k.message("truncated", limit=str(self.k.settings.max_message_chars)) + "\n\n" + text
         if not state.disclaimer_shown:
             text += "\n\n" + self.k.message("disclaimer")
-            state = replace(state, disclaimer_shown=True)
-        return replace(reply, text=text), state
+            state = evolve(state, disclaimer_shown=True)
+        return evolve(reply, text=text), state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import knowledge as knowledge_mod
@@ -14,6 +14,7 @@ from .errors import InputError
 from .knowledge import Knowledge
 from .matcher import Matcher
 from .normalize import Normalizer
+from .records import evolve
 from .reply import Reply
 from .safety import SafetyChecker
 from .scope import ScopeChecker
@@ -88,14 +89,14 @@ class Session:
         with self._lock:
             start = time.perf_counter()
             reply, self._state = self.engine.dialogue.respond(self._state, text)
-            reply = replace(reply, latency_ms=(time.perf_counter() - start) * 1000)
+            reply = evolve(reply, latency_ms=(time.perf_counter() - start) * 1000)
             self._transcript.append(Turn(text if isinstance(text, str) else repr(text), reply))
             return reply
 
     def set_audience(self, audience: str) -> None:
         """Switch between patient and professional replies for the rest of the session."""
         with self._lock:
-            self._state = replace(self._state, audience=_audience(audience))
+            self._state = evolve(self._state, audience=_audience(audience))
 
 
 def _audience(value: str) -> Audience:

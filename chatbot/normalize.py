@@ -17,7 +17,7 @@ from .knowledge import Lexicon, MatchingConfig, Synonym
 # One table: control characters go (line breaks and tabs become spaces, so the words either
 # side stay apart) and curly or backtick apostrophes become straight ones.
 _FOLD = {**{c: " " if chr(c).isspace() else None for c in [*range(32), *range(0x7F, 0xA0)]},
-         **str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'"})}
+         **{ord(c): "'" for c in "\u2019\u2018`\u00b4\u02bc"}}
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
 _TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
