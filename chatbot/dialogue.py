@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from itertools import islice
 from dataclasses import dataclass
 from typing import Literal, Mapping, Sequence
 
@@ -205,7 +206,7 @@ class Dialogue:
             return self._answer_turn(state, best.intent, best.score, truncated)
         if best is None or best.score < cfg.clarify_threshold:
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
-        close = [c for c in result.candidates if c.score >= best.score - cfg.clarify_margin]
+        close = list(result.leading(best.score - cfg.clarify_margin))
         topical = [c for c in close if not self._is_small_talk(c.intent)]
         if topical and len(topical) < len(close):
             close = topical      # "hi, what is sarcoma?" is about sarcoma
@@ -218,8 +219,8 @@ class Dialogue:
         if self._is_small_talk(top.intent):
             return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
         if not anchored:
-            terse = [c.intent for c in result.candidates if c.score >= cfg.clarify_threshold
-                     and not self._is_small_talk(c.intent)][: cfg.max_options]
+            terse = [c.intent for c in result.leading(cfg.clarify_threshold)
+                     if not self._is_small_talk(c.intent)][: cfg.max_options]
             if len(self.matcher.content(tokens)) <= 2 and len(terse) >= 2:
                 # "How long?": too short to guess, but it fits our topics: ask which.
                 return self._finish(evolve(state, pending_options=tuple(terse)),
@@ -227,8 +228,8 @@ class Dialogue:
             # Nothing in the message ties it to our topics: say so rather than guess a topic.
             return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
         if len(close) == 1:
-            wider = [c for c in result.candidates if c.score >= best.score - 2 * cfg.clarify_margin
-                     and not self._is_small_talk(c.intent)]
+            wider = [c for c in result.leading(best.score - 2 * cfg.clarify_margin)
+                     if not self._is_small_talk(c.intent)]
             if len(wider) <= 1:
                 # Middling confidence but no other topic within reach: "Did you mean X?" with a
                 # single option only delays the answer the person asked for.
@@ -244,7 +245,7 @@ class Dialogue:
         best = result.best
         if best is None:
             return False
-        second = result.candidates[1].score if len(result.candidates) > 1 else 0.0
+        second = result.runner_up
         return (not self._is_small_talk(best.intent) and bool(self._domain.intersection(tokens))
                 and best.score - second >= cfg.long_message_margin and result.posterior >= cfg.long_message_posterior)
 
@@ -342,7 +343,7 @@ class Dialogue:
             return full.best.intent
         only = self.matcher.match(norm.tokens, only=options)
         if only.best and only.best.score >= self.cfg.selection_threshold:
-            second = only.candidates[1].score if len(only.candidates) > 1 else 0.0
+            second = only.runner_up
             if only.best.score - second >= self.cfg.clarify_margin:
                 return only.best.intent
         return None
@@ -380,8 +381,8 @@ class Dialogue:
         floor = self.cfg.clarify_threshold / 2 if floor is None else floor
         if result.domain_coverage < self.cfg.min_domain_coverage and floor > 0:
             return ()
-        picks = [c.intent for c in result.candidates if c.score >= floor and not self._is_small_talk(c.intent)]
-        return self._options(picks[:3])
+        picks = (c.intent for c in result.leading(floor) if not self._is_small_talk(c.intent))
+        return self._options(list(islice(picks, 3)))
 
     def _options(self, intents: Sequence[str]) -> tuple[Option, ...]:
         return tuple(Option(i, self.k.answers[i].title) for i in intents if i in self.k.answers)

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
-from typing import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -30,37 +30,58 @@ class Candidate:
     score: float
 
 
+# A ranking: intents best first, their scores, and naive Bayes's probability of the first.
+_Ranking = tuple[tuple[str, ...], tuple[float, ...], float]
+
+
 @dataclass(frozen=True)
 class MatchResult:
     """All scored intents, best first; `domain_coverage` is the share of the message in our words.
 
     The ranking is computed on first use: most messages with too few of our words get a
-    fallback that never reads it, so they skip the costly part of matching."""
+    fallback that never reads it, so they skip the costly part of matching. Candidates are
+    made as they are read: `leading` stops at the first score under its floor."""
 
     domain_coverage: float
-    _rank: Callable[[], tuple[tuple[Candidate, ...], float]] = field(repr=False, compare=False)
+    _rank: Callable[[], _Ranking] = field(repr=False, compare=False)
 
     @classmethod
-    def ranked(cls, candidates: tuple[Candidate, ...], domain_coverage: float, posterior: float = 0.0) -> "MatchResult":
-        """A result whose ranking is already known."""
-        return cls(domain_coverage, lambda: (candidates, posterior))
+    def ranked(cls, candidates: Sequence[Candidate], domain_coverage: float, posterior: float = 0.0) -> "MatchResult":
+        """A result whose ranking is already known (best first)."""
+        ranking = (tuple(c.intent for c in candidates), tuple(c.score for c in candidates), posterior)
+        return cls(domain_coverage, lambda: ranking)
 
     @cached_property
-    def _ranking(self) -> tuple[tuple[Candidate, ...], float]:
+    def _ranking(self) -> _Ranking:
         return self._rank()
 
-    @property
+    @cached_property
     def candidates(self) -> tuple[Candidate, ...]:
-        return self._ranking[0]
+        intents, scores, _ = self._ranking
+        return tuple(map(Candidate, intents, scores))
+
+    def leading(self, floor: float) -> Iterator[Candidate]:
+        """The candidates scoring at least `floor`, best first."""
+        for intent, score in zip(*self._ranking[:2], strict=True):
+            if score < floor:
+                return
+            yield Candidate(intent, score)
 
     @property
     def posterior(self) -> float:
         """Naive Bayes probability of the best candidate."""
-        return self._ranking[1]
+        return self._ranking[2]
+
+    @cached_property
+    def best(self) -> Candidate | None:
+        intents, scores, _ = self._ranking
+        return Candidate(intents[0], scores[0]) if intents else None
 
     @property
-    def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
+    def runner_up(self) -> float:
+        """The second-best score (0 when there is no second candidate)."""
+        scores = self._ranking[1]
+        return scores[1] if len(scores) > 1 else 0.0
 
     def merge(self, other: "MatchResult") -> "MatchResult":
         """Each intent's better score of the two (a long message and one of its sentences)."""
@@ -70,7 +91,7 @@ class MatchResult:
         ranked = sorted((Candidate(i, s) for i, s in best.items()), key=lambda c: (-c.score, c.intent))
         lead = ranked[0].intent if ranked else None
         posterior = max((r.posterior for r in (self, other) if r.best and r.best.intent == lead), default=0.0)
-        return MatchResult.ranked(tuple(ranked), max(self.domain_coverage, other.domain_coverage), posterior)
+        return MatchResult.ranked(ranked, max(self.domain_coverage, other.domain_coverage), posterior)
 
 
 def _pack(lists: Mapping[str, Sequence[float]], dtype: type) -> dict[str, np.ndarray]:
@@ -258,7 +279,7 @@ class Matcher:
         return MatchResult(round(coverage, 4), lambda: self._rank(words, query, wq, known, allowed, bonus))
 
     def _rank(self, words: list[str], query: frozenset[str], wq: float, known: list[str],
-              allowed: np.ndarray | None, bonus: Mapping[str, float] | None) -> tuple[tuple[Candidate, ...], float]:
+              allowed: np.ndarray | None, bonus: Mapping[str, float] | None) -> _Ranking:
         """The intents that share something with the message, best first, and naive Bayes's lead."""
         cfg = self.config
         n_examples, n_intents = len(self._texts), len(self.intents)
@@ -307,9 +328,10 @@ class Matcher:
             # intents, so it cannot make an unrelated message look familiar) tips close calls.
             values = np.minimum(1.0, values + cfg.agreement_weight * post[ids]).round(4)
         order = np.lexsort((self._name_rank[ids], -values))     # best first, ties by name
-        ranked = [Candidate(self.intents[i], v) for i, v in zip(ids[order].tolist(), values[order].tolist(), strict=True)]
-        lead = float(post[self._intent_id[ranked[0].intent]]) if ranked and post is not None else 0.0
-        return tuple(ranked), round(lead, 4)
+        intents = self.intents
+        ranked = ids[order]
+        lead = float(post[ranked[0]]) if len(ranked) and post is not None else 0.0
+        return tuple([intents[i] for i in ranked.tolist()]), tuple(values[order].tolist()), round(lead, 4)
 
     def _fuzzy_window(self, length: int) -> tuple[int, int]:
         """The slice of `_texts_by_length` whose ratio to a text of `length` can reach _FUZZY_FLOOR.
