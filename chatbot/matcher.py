@@ -176,6 +176,8 @@ class Matcher:
         self._texts_by_length = [texts[i] for i in self._by_length]
         self._lengths = [len(t) for t in self._texts_by_length]
         self._postings = _pack(postings, np.intp)
+        # Each word's intents numbered after the examples: one bincount gives both sums.
+        self._intent_bins = {tok: ids + len(texts) for tok, ids in self._intents_of.items()}
         self._owner = np.array(owner, dtype=np.intp)
         # Each intent's examples are one segment: where the segments of intents with examples start.
         self._with_examples = np.unique(self._owner)
@@ -288,10 +290,10 @@ class Matcher:
         # (Every known word has postings and intents: both come from the same examples.)
         weights = [self._weight[t] for t in known]
         postings = [self._postings[t] for t in known]
-        shared = _weighted_counts(postings, weights, n_examples)
+        sums = _weighted_counts(postings + [self._intent_bins[t] for t in known], weights + weights, n_examples + n_intents)
+        shared, cover = sums[:n_examples], sums[n_examples:] / wq
         # An example shares a word when its shared weight is positive, unless a word weighs 0.
         touched = shared > 0 if all(weights) else _weighted_counts(postings, [1.0] * len(known), n_examples) > 0
-        cover = _weighted_counts([self._intents_of[t] for t in known], weights, n_intents) / wq
         dice = 2.0 * shared / (wq + self._example_weight)
         # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
         # without re-splitting and re-sorting a thousand examples on every call.
