@@ -15,6 +15,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Sequence
 
 _WORD_CHAR = re.compile(r"\w")
+_LITERAL_CHARS = 6
 
 
 class Prefilter:
@@ -32,7 +33,9 @@ class Prefilter:
                 continue
             for literal in literals:
                 index = at_words if at_word and _WORD_CHAR.match(literal) else anywhere
-                index.setdefault(literal, []).append(i)
+                # A literal's first few characters filter almost as well, and the shorter trie
+                # compiles in half the time (start-up counts: `sarcoma-chat ask` is one turn).
+                index.setdefault(literal[:_LITERAL_CHARS], []).append(i)
         self._scans = tuple(_LiteralScan(found, at_word) for found, at_word in ((anywhere, False), (at_words, True))
                             if found)
 
