@@ -86,6 +86,9 @@ class Dialogue:
         self._domain = frozenset(domain | self.normalizer.near(domain))
         self._topics = self._topic_list()
         self._filled: dict[str, str] = {}      # content text -> filled in (content is fixed)
+        # What every answer cites and offers next, made once: content does not change.
+        self._cited = {intent: self._sources(answer) for intent, answer in knowledge.answers.items()}
+        self._related = {intent: self._options(answer.related) for intent, answer in knowledge.answers.items()}
 
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
@@ -358,7 +361,7 @@ class Dialogue:
         if notices:
             text += "\n\n" + "\n".join(notices)
         return Reply("answer", text, intent=answer.intent, confidence=confidence,
-                     sources=self._sources(answer), suggestions=self._options(answer.related))
+                     sources=self._cited[answer.intent], suggestions=self._related[answer.intent])
 
     def _clarify(self, options: tuple[str, ...], confidence: float) -> Reply:
         listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
