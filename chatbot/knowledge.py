@@ -168,6 +168,10 @@ class MatchingConfig:
     long_message_margin: float
     long_message_posterior: float
     selection_threshold: float
+    fuzzy_floor: float
+    fuzzy_candidates: int
+    fuzzy_max_chars: int
+    typo_candidates: int
     intent_thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
@@ -564,7 +568,8 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
         "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
         "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
         "sentence_split_words": (3, 1000), "long_message_words": (3, 1000), "long_message_margin": (0, 1),
-        "long_message_posterior": (0, 1), "selection_threshold": (0, 1)}
+        "long_message_posterior": (0, 1), "selection_threshold": (0, 1),
+        "fuzzy_floor": (1, 99), "fuzzy_candidates": (1, 100000), "fuzzy_max_chars": (20, 100000), "typo_candidates": (1, 100)}
     r.keys(path, doc, set(spec) | {"intent_thresholds"}, set(spec), "matching")
     values: dict[str, Any] = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
     overrides = doc.get("intent_thresholds") or LineDict()
@@ -575,7 +580,8 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     values["intent_thresholds"] = {str(k): r.number(path, overrides, str(k), "matching: intent_thresholds", 0, 1)
                                    for k in overrides}
     values["max_options"] = int(values["max_options"])
-    for key in ("typo_min_length", "typo_vowel_min_length", "misspelling_max_count"):
+    for key in ("typo_min_length", "typo_vowel_min_length", "misspelling_max_count", "fuzzy_candidates", "fuzzy_max_chars",
+                "typo_candidates"):
         values[key] = int(values[key])
     values["sentence_split_words"] = int(values["sentence_split_words"])
     values["long_message_words"] = int(values["long_message_words"])

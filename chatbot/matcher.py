@@ -16,9 +16,6 @@ from rapidfuzz import fuzz, process
 
 from .knowledge import MatchingConfig
 
-_FUZZY_CHARS = 300      # the character score reads at most this much of a message
-_FUZZY_FLOOR = 40.0     # character scores below this count as no resemblance
-_FUZZY_LIMIT = 100      # only the closest examples by characters can be an intent's best
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
@@ -170,7 +167,7 @@ class Matcher:
                     owner.append(i)
                     weights.append(self._sum(toks))
         self._texts = texts
-        # Examples by length: a ratio of at least _FUZZY_FLOOR needs lengths within a factor, so
+        # Examples by length: a ratio of at least fuzzy_floor needs lengths within a factor, so
         # only a slice of them can resemble a message (long messages resemble none).
         self._by_length = np.argsort(np.array([len(t) for t in texts], dtype=np.intp), kind="stable")
         self._texts_by_length = [texts[i] for i in self._by_length]
@@ -297,15 +294,15 @@ class Matcher:
         dice = 2.0 * shared / (wq + self._example_weight)
         # Both sides are already sorted words, so plain `ratio` equals `token_sort_ratio` here
         # without re-splitting and re-sorting a thousand examples on every call.
-        text = " ".join(sorted(query))[:_FUZZY_CHARS]
+        text = " ".join(sorted(query))[:cfg.fuzzy_max_chars]
         fuzzy = np.zeros(n_examples)
         lo, hi = self._fuzzy_window(len(text))
         if lo < hi:
             scores = process.cdist([text], self._texts_by_length[lo:hi], scorer=fuzz.ratio, processor=None,
-                                   score_cutoff=_FUZZY_FLOOR, dtype=np.float64)[0]
+                                   score_cutoff=cfg.fuzzy_floor, dtype=np.float64)[0]
             hits = scores.nonzero()[0]
             ids, values = self._by_length[lo + hits], scores[hits]
-            best = _closest(values, ids, _FUZZY_LIMIT)
+            best = _closest(values, ids, cfg.fuzzy_candidates)
             fuzzy[ids[best]] = values[best] / 100.0
             touched[ids[best]] = True
         if allowed is not None:
@@ -336,11 +333,11 @@ class Matcher:
         return tuple([intents[i] for i in ranked.tolist()]), tuple(values[order].tolist()), round(lead, 4)
 
     def _fuzzy_window(self, length: int) -> tuple[int, int]:
-        """The slice of `_texts_by_length` whose ratio to a text of `length` can reach _FUZZY_FLOOR.
+        """The slice of `_texts_by_length` whose ratio to a text of `length` can reach fuzzy_floor.
 
         ratio = 200 x common / (a + b) <= 200 x min(a, b) / (a + b), so b must lie between
         a x floor / (200 - floor) and a x (200 - floor) / floor."""
-        floor = _FUZZY_FLOOR
+        floor = self.config.fuzzy_floor
         lo = bisect_left(self._lengths, length * floor / (200.0 - floor) - 1e-9)
         hi = bisect_right(self._lengths, length * (200.0 - floor) / floor + 1e-9)
         return lo, hi

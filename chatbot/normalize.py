@@ -20,7 +20,6 @@ _FOLD = {**{c: " " if chr(c).isspace() else None for c in [*range(32), *range(0x
          **{ord(c): "'" for c in "\u2019\u2018`\u00b4\u02bc"}}
 _NOT_WORD = re.compile(r"(?<!\d)\.|\.(?!\d)|[^\w\s.]|_")
 _ALPHA = re.compile(r"^[a-z]+$")
-_TYPO_CANDIDATES = 5    # the closest known words by ratio, among which the correction is chosen
 _VOWELS = re.compile(r"[aeiouy]+")
 _DOUBLES = re.compile(r"(.)\1+")
 
@@ -208,7 +207,7 @@ class Normalizer:
     def _correct_uncached(self, token: str) -> str | None:
         found = {word: score for word, score, _ in process.extract(
             token, self._choices.get(token[0], ()), scorer=fuzz.ratio, processor=None,
-            score_cutoff=self._cutoff(token), limit=_TYPO_CANDIDATES)}
+            score_cutoff=self._cutoff(token), limit=self.config.typo_candidates)}
         if not found:
             # Vowels are what people most often get wrong ("gudbye", "tumer", "biopsee"): the same
             # consonants in the same order name the word, when they name only one.
