@@ -121,6 +121,12 @@ class Normalizer:
         ends = self.lexicon.inflections | {""}
         return stem >= 3 and a[stem:] in ends and b[stem:] in ends
 
+    def _extended(self, a: str, b: str) -> bool:
+        """Whether one word is the other plus one of the lexicon's endings ("lumpy" / "lump",
+        "scanned" / "scan"); "factory" and "factors" share a stem but neither extends the other."""
+        short, long = sorted((a, b), key=len)
+        return long.startswith(short) and self._inflected(a, b)
+
     # ----------------------------------------------------------------- public
     def normalize(self, raw: str) -> Normalized:
         """Canonical tokens of `raw`: typo-corrected, synonyms applied."""
@@ -133,7 +139,7 @@ class Normalizer:
             if tok not in self.known and len(tok) >= self._min_length and _ALPHA.match(tok):
                 fix = self.misspelt.get(tok) or self._correct(tok)
                 if fix and tok in self.lexicon.common_words and tok not in self.misspelt \
-                        and not self._inflected(tok, fix):
+                        and not self._extended(tok, fix):
                     fix = None      # "hearing" is a word, not a slip for "healing"
                 if fix:
                     fixes.append((tok, fix))

@@ -29,6 +29,8 @@ from chatbot.normalize import Normalizer
     ("where do you get your info", ("where", "do", "you", "get", "your", "information")),
     ("what is\nsarcoma?\tthanks", ("what", "is", "sarcoma", "thanks")),   # pasted lines stay apart
     ("can\x00cer", ("cancer",)),                            # other control characters just go
+    ("factory settings", ("factory", "settings")),          # a word, not another form of "factors"
+    ("it feels lumpy", ("it", "feels", "lump")),            # a form of one of our words
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens
