@@ -46,3 +46,15 @@ def test_the_wordless_ceiling_bounds_every_topic_that_shares_no_word(engine: Eng
         for candidate in matcher.match(tokens).candidates:
             if not matcher.shares_words(tokens, [candidate.intent]):
                 assert candidate.score <= matcher.wordless_ceiling, (text, candidate)
+
+
+def test_merging_keeps_each_topics_better_score_and_reads_them_best_first() -> None:
+    from chatbot.matcher import Candidate, MatchResult
+
+    whole = MatchResult.ranked([Candidate("surgery", 0.6), Candidate("radiotherapy", 0.5)], 0.8, posterior=0.7)
+    sentence = MatchResult.ranked([Candidate("radiotherapy", 0.9), Candidate("chemotherapy", 0.2)], 0.9, posterior=0.95)
+    merged = whole.merge(sentence)
+    assert merged.candidates == (Candidate("radiotherapy", 0.9), Candidate("surgery", 0.6), Candidate("chemotherapy", 0.2))
+    assert (merged.domain_coverage, merged.posterior, merged.runner_up) == (0.9, 0.95, 0.6)
+    assert list(merged.leading(0.6)) == [Candidate("radiotherapy", 0.9), Candidate("surgery", 0.6)]
+    assert MatchResult.ranked([], 0.0).best is None and MatchResult.ranked([], 0.0).runner_up == 0.0
