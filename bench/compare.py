@@ -172,13 +172,13 @@ def main() -> int:
           "answered other than greetings/thanks/about-the-bot as such; RF.rec: red flags given urgent help; "
           f"false.al: safety replies to other items. dev {len(dev)} items, CLINC {len(clinc)}.")
     print("(In-scope 'ans.acc' counts a clarifying question as not answered; score.py reports it separately.)")
-    ours = latencies["sarcoma-chat"]
+    bot = latencies["sarcoma-chat"]
     for name, (d_lat, c_lat) in latencies.items():
         if name == "sarcoma-chat":
             continue
         print(f"\nper query, {name} time / sarcoma-chat time, this run:")
-        for label, a, b in (("dev + CLINC", d_lat + c_lat, ours[0] + ours[1]), ("dev only", d_lat, ours[0]),
-                            ("CLINC only", c_lat, ours[1])):
+        for label, a, b in (("dev + CLINC", d_lat + c_lat, bot[0] + bot[1]), ("dev only", d_lat, bot[0]),
+                            ("CLINC only", c_lat, bot[1])):
             print(f"  {label:<12} p50 x{pct(a, 50) / pct(b, 50):.1f}   mean x{sum(a) / sum(b) * len(b) / len(a):.1f}"
                   f"   p99 x{pct(a, 99) / pct(b, 99):.1f}")
     return 0

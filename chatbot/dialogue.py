@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 from typing import Literal, Mapping, Sequence
 
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
