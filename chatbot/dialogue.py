@@ -355,7 +355,7 @@ class Dialogue:
     def _answer(self, answer: Answer, confidence: float, state: State, body: str | None = None) -> Reply:
         text = self._fill(body if body is not None else answer.text)
         if state.audience == "professional" and answer.professional and body is None:
-            text += ("\n\nFor healthcare professionals: " + self._fill(answer.professional)
+            text += ("\n\n" + self.k.message("professional_heading") + " " + self._fill(answer.professional)
                      + "\n\n" + self.k.message("professional_disclaimer"))
         notices = self._review_notices(answer)
         if notices:

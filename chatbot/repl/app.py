@@ -34,8 +34,8 @@ def setup_log(folder: Path | None) -> None:
 
 def banner(engine: Engine) -> str:
     k = engine.knowledge
-    return ("Sarcoma information chat: soft tissue sarcoma and malignant mesenchymoma.\n"
-            + k.message("disclaimer") + "\nType a question, /help for commands, /quit to leave.")
+    return (k.message("banner") + "\n" + k.message("disclaimer")
+            + "\nType a question, /help for commands, /quit to leave.")
 
 
 def farewell(engine: Engine) -> str:
