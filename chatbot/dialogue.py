@@ -174,8 +174,8 @@ class Dialogue:
 
     def _may_reach(self, tokens: Sequence[str], intents: Sequence[str]) -> bool:
         """Whether one of `intents` could reach its bar for these words (a bound: no ranking)."""
-        return (self.matcher.shares_words(tokens, intents)
-                or self.matcher.wordless_ceiling >= min(self._bar(i, False) for i in intents))
+        return (self.matcher.wordless_ceiling >= min(self._bar(i, False) for i in intents)
+                or self.matcher.shares_words(tokens, intents))
 
     def _clear_small_talk(self, result: MatchResult) -> bool:
         """Whether the whole message already reads as small talk that will be answered."""

@@ -148,7 +148,7 @@ class Matcher:
             for tok in vocab:
                 df[tok] += 1
                 intents_of[tok].append(i)
-        self._intents_of = _pack(intents_of, np.intp)
+        words_intents = _pack(intents_of, np.intp)
         n = max(1, len(per_intent))
         light = frozenset(light_words)
         self._weight = {tok: config.light_weight if tok in light else config.idf_floor + math.log(n / count)
@@ -173,13 +173,17 @@ class Matcher:
         self._texts_by_length = [texts[i] for i in self._by_length]
         self._lengths = [len(t) for t in self._texts_by_length]
         self._postings = _pack(postings, np.intp)
-        # Each word's intents numbered after the examples: one bincount gives both sums.
-        self._intent_bins = {tok: ids + len(texts) for tok, ids in self._intents_of.items()}
+        # Each word's intents, numbered after the examples: one bincount gives both sums.
+        self._intent_bins = {tok: ids + len(texts) for tok, ids in words_intents.items()}
         self._owner = np.array(owner, dtype=np.intp)
         # Each intent's examples are one segment: where the segments of intents with examples start.
         self._with_examples = np.unique(self._owner)
         self._segment_starts = np.searchsorted(self._owner, self._with_examples)
         self._example_weight = np.array(weights, dtype=np.float64)
+        # The highest score an intent can reach, without a bonus, from a message that shares none
+        # of its examples' words: character resemblance and naive Bayes are all it can have.
+        total = (config.example_weight + config.fuzzy_weight + config.intent_coverage_weight) or 1.0
+        self.wordless_ceiling = min(1.0, config.fuzzy_weight / total + config.agreement_weight)
         # Naive Bayes over words and word pairs: it adds up the evidence of a whole message,
         # where the nearest example sees only the best single phrasing. Log-probabilities are
         # computed once, with add-alpha smoothing: a message's log-likelihood under an intent is
@@ -246,16 +250,8 @@ class Matcher:
 
     def shares_words(self, tokens: Sequence[str], intents: Iterable[str]) -> bool:
         """Whether a content word of `tokens` is one the examples of any of `intents` use."""
-        ids = {self._intent_id[name] for name in intents if name in self._intent_id}
-        return any(not ids.isdisjoint(self._intents_of[t].tolist()) for t in self.content(tokens) if t in self._intents_of)
-
-    @property
-    def wordless_ceiling(self) -> float:
-        """The highest score an intent can reach without a bonus from a message that shares none
-        of its examples' words: character resemblance and naive Bayes are all it can have."""
-        cfg = self.config
-        total = (cfg.example_weight + cfg.fuzzy_weight + cfg.intent_coverage_weight) or 1.0
-        return min(1.0, cfg.fuzzy_weight / total + cfg.agreement_weight)
+        bins = {self._intent_id[name] + len(self._texts) for name in intents if name in self._intent_id}
+        return any(not bins.isdisjoint(self._intent_bins[t].tolist()) for t in self.content(tokens) if t in self._intent_bins)
 
     def weight(self, token: str) -> float:
         """IDF weight: rare across intents means telling; unknown words weigh as configured."""
