@@ -212,15 +212,9 @@ class Matcher:
     def _features(self, tokens: Sequence[str]) -> list[str]:
         return _with_pairs(self.content(tokens))
 
-    def posterior(self, tokens: Sequence[str], allowed: set[str] | None = None) -> dict[str, float]:
-        """P(intent | words) under multinomial naive Bayes with add-alpha smoothing."""
-        probs = self._posterior_of(self.content(tokens), self._allowed_mask(allowed))
-        if probs is None:
-            return {}
-        return {self.intents[i]: float(probs[i]) for i in np.flatnonzero(probs > 0.0)}
-
     def _posterior_of(self, words: list[str], allowed: np.ndarray | None) -> np.ndarray | None:
-        """Naive Bayes over content words and their pairs (see `posterior`), as an array by intent."""
+        """P(intent | words) under multinomial naive Bayes with add-alpha smoothing, over the content
+        words and their pairs, as an array by intent (None when no feature is known)."""
         lift = self._nb_lift
         lifts = [lift[f] for f in _with_pairs(words) if f in lift]
         if not lifts or (allowed is not None and not allowed.any()):
