@@ -227,11 +227,9 @@ class Matcher:
         exp = np.exp(logs - logs.max())
         return exp / exp.sum()
 
-    def _allowed_mask(self, allowed: set[str] | None) -> np.ndarray | None:
-        if allowed is None:
-            return None
+    def _allowed_mask(self, allowed: Iterable[str]) -> np.ndarray:
         mask = np.zeros(len(self.intents), dtype=bool)
-        mask[[self._intent_id[name] for name in allowed if name in self._intent_id]] = True
+        mask[[self._intent_id[name] for name in set(allowed) if name in self._intent_id]] = True
         return mask
 
     def content(self, tokens: Sequence[str]) -> list[str]:
@@ -264,7 +262,7 @@ class Matcher:
         wq = sum([weight.get(t, unknown) for t in query])
         known = [t for t in query if t in weight]
         coverage = sum([weight[t] for t in known]) / wq if wq else 0.0
-        allowed = self._allowed_mask(set(only)) if only is not None else None
+        allowed = self._allowed_mask(only) if only is not None else None
         return MatchResult(round(coverage, 4), lambda: self._rank(words, query, wq, known, allowed, bonus))
 
     def _rank(self, words: list[str], query: frozenset[str], wq: float, known: list[str],
