@@ -139,8 +139,8 @@ class Normalizer:
             if tok not in self.known and len(tok) >= self._min_length and _ALPHA.match(tok):
                 fix = self.misspelt.get(tok) or self._correct(tok)
                 if fix and tok in self.lexicon.common_words and tok not in self.misspelt \
-                        and not self._extended(tok, fix):
-                    fix = None      # "hearing" is a word, not a slip for "healing"
+                        and (fix in self.lexicon.uninflected or not self._extended(tok, fix)):
+                    fix = None      # "hearing" is not "healing", nor "shoulder" a form of "should"
                 if fix:
                     fixes.append((tok, fix))
                     corrected.extend(self._token_map.get(fix, (fix,)))

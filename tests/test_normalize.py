@@ -31,6 +31,8 @@ from chatbot.normalize import Normalizer
     ("can\x00cer", ("cancer",)),                            # other control characters just go
     ("factory settings", ("factory", "settings")),          # a word, not another form of "factors"
     ("it feels lumpy", ("it", "feels", "lump")),            # a form of one of our words
+    ("any events today", ("any", "events", "today")),       # not a form of "even": it has none
+    ("a lump in her shoulder", ("a", "lump", "in", "her", "arm")),   # not "should"; part of an arm
 ])
 def test_normalised_tokens(engine: Engine, typed: str, tokens: tuple[str, ...]) -> None:
     assert engine.normalizer.normalize(typed).tokens == tokens
