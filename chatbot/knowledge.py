@@ -252,6 +252,7 @@ class _Reader:
         self.root = root
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
+        self._unreadable: set[Path] = set()   # files that are not valid YAML: one problem each, not dozens
 
     def display(self, path: Path) -> str:
         try:
@@ -260,10 +261,15 @@ class _Reader:
             return str(path)
 
     def load(self, path: Path) -> Any:
-        return read_yaml(path, self.problems, self.display(path))
+        before = len(self.problems)
+        data = read_yaml(path, self.problems, self.display(path))
+        if len(self.problems) > before:
+            self._unreadable.add(path)
+        return data
 
     def error(self, path: Path, node: Any, key: str | None, message: str, fix: str = "") -> None:
-        self.problems.append(Problem(self.display(path), line_of(node, key), message, fix))
+        if path not in self._unreadable:    # what is "missing" from a file that could not be read is noise
+            self.problems.append(Problem(self.display(path), line_of(node, key), message, fix))
 
     def mapping(self, path: Path, node: Any, what: str) -> LineDict | None:
         if isinstance(node, LineDict):

@@ -121,3 +121,11 @@ def test_a_broken_word_list_line_is_located(content: Path) -> None:
     messages = [str(p) for p in validate(content).errors]
     assert "config/common_words.txt:11: word list: 'Two Words' is not one lower-case word " \
            "(write one word of letters a-z a line)" in messages, messages
+
+
+def test_a_file_that_is_not_yaml_is_one_problem_not_a_cascade(content: Path) -> None:
+    path = content / "config" / "lexicon.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "token_map:\n  wat: what\n", encoding="utf-8")
+    lexicon = [str(p) for p in validate(content).errors if p.path == "config/lexicon.yml"]
+    assert len(lexicon) == 1, lexicon
+    assert "is not valid YAML: duplicate key 'token_map'" in lexicon[0]
