@@ -24,7 +24,10 @@ GLUED = st.lists(st.tuples(WORDS, st.sampled_from(["", " ", "-", ".", "'", "\n",
 ODD = [re.compile(r"(a)b\1"), re.compile(r"(?i)X"), re.compile(r"[ab]+x"), re.compile(r"(?:ab|)c"),
        re.compile(r"(?<=a)b"), re.compile(r"\b(?i:Ab)"), re.compile(r"x?y"), re.compile(r"^ab"),
        re.compile(r"(?m)^ab"), re.compile(r"(?a)\bab"), re.compile(r"\Bain"), re.compile(r"\b-ab"),
-       re.compile(r"\bé"), re.compile(r"\b(a|ab|abc)\b"), re.compile(r"^\bi want")]
+       re.compile(r"\bé"), re.compile(r"\b(a|ab|abc)\b"), re.compile(r"^\bi want"),
+       # only the start of a pattern is parsed: top-level "|", quantified groups, brackets in classes
+       re.compile(r"ab|(x)|b"), re.compile(r"(a){0}b"), re.compile(r"(a)*?x"), re.compile(r"[(](a)"),
+       re.compile(r"[]a)](x)"), re.compile(r"\((a)b"), re.compile(r"(?x) ( a ) b")]
 
 
 @given(WORDS | GLUED, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
@@ -44,6 +47,10 @@ def test_literal_starts_of_the_usual_rule_shape() -> None:
     assert literal_starts(re.compile(r"(?i)\bchest")) is None        # case-blind: no literal to look for
     assert literal_starts(re.compile(r"\b\w+ pain")) is None          # no literal start at all
     assert literal_starts(re.compile(r"(ing)?x")) is None
+    assert literal_starts(re.compile(r"ab|(x)|cd")) == {"ab", "x", "cd"}
+    assert literal_starts(re.compile(r"(a){0}b")) is None
+    assert literal_starts(re.compile(r"[(](a)b")) == {"(a"}
+    assert literal_starts(re.compile(r"\b(cost|price)s?\b.*\b(mine|yours)\b")) == {"cost", "price"}
 
 
 def test_word_start_literals_are_found_only_where_a_word_starts() -> None:
