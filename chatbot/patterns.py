@@ -129,35 +129,29 @@ def _starts(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, bool]:
 
 
 _QUANTIFIER = re.compile(r"(?:[?*+]|\{\d*(?:,\d*)?\})[?+]?")
+# What gives a pattern its shape: escapes and classes (skipped whole), parentheses and "|".
+_STRUCTURE = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]\\])*\]|[()|]", re.DOTALL)
 
 
 def _head(source: str) -> str:
     """The start of a pattern up to its first top-level group and that group's quantifier.
 
     The literals a match begins with never lie beyond that group (see `_prefixes`), so the
-    rest need not be parsed: about a third less parsing at start-up."""
-    depth, i, n = 0, 0, len(source)
-    while i < n:
-        char = source[i]
-        if char == "\\":
-            i += 2
-            continue
-        if char == "[":                     # a class: "]" right after "[" or "[^" is literal
-            i += 2 if source.startswith("[^", i) else 1
-            i += source[i:i + 1] == "]"
-            while i < n and source[i] != "]":
-                i += 2 if source[i] == "\\" else 1
-        elif char == "|" and depth == 0:    # a top-level alternative: its other branches count
+    rest need not be parsed: about a third less parsing at start-up. A top-level "|" anywhere
+    means other branches start matches too: then the whole pattern is parsed."""
+    depth, cut = 0, len(source)
+    for m in _STRUCTURE.finditer(source):
+        token = m.group()
+        if token == "|" and depth == 0:
             return source
-        elif char == "(":
+        if token == "(":
             depth += 1
-        elif char == ")":
+        elif token == ")":
             depth -= 1
-            if depth == 0:
-                quantifier = _QUANTIFIER.match(source, i + 1)
-                return source[:quantifier.end() if quantifier else i + 1]
-        i += 1
-    return source
+            if depth == 0 and cut == len(source):
+                quantifier = _QUANTIFIER.match(source, m.end())
+                cut = quantifier.end() if quantifier else m.end()
+    return source[:cut]
 
 
 def _prefixes(items: list[tuple[Any, Any]]) -> set[str] | None:

@@ -27,7 +27,8 @@ ODD = [re.compile(r"(a)b\1"), re.compile(r"(?i)X"), re.compile(r"[ab]+x"), re.co
        re.compile(r"\bé"), re.compile(r"\b(a|ab|abc)\b"), re.compile(r"^\bi want"),
        # only the start of a pattern is parsed: top-level "|", quantified groups, brackets in classes
        re.compile(r"ab|(x)|b"), re.compile(r"(a){0}b"), re.compile(r"(a)*?x"), re.compile(r"[(](a)"),
-       re.compile(r"[]a)](x)"), re.compile(r"\((a)b"), re.compile(r"(?x) ( a ) b")]
+       re.compile(r"[]a)](x)"), re.compile(r"\((a)b"), re.compile(r"(?x) ( a ) b"), re.compile(r"(a)b|x"),
+       re.compile(r"[|](a)"), re.compile(r"\|(b)")]
 
 
 @given(WORDS | GLUED, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
@@ -48,6 +49,8 @@ def test_literal_starts_of_the_usual_rule_shape() -> None:
     assert literal_starts(re.compile(r"\b\w+ pain")) is None          # no literal start at all
     assert literal_starts(re.compile(r"(ing)?x")) is None
     assert literal_starts(re.compile(r"ab|(x)|cd")) == {"ab", "x", "cd"}
+    assert literal_starts(re.compile(r"(a)b|cd")) == {"a", "cd"}       # a "|" after the first group
+    assert literal_starts(re.compile(r"[|](a)")) == {"|a"}              # "|" in a class is a character
     assert literal_starts(re.compile(r"(a){0}b")) is None
     assert literal_starts(re.compile(r"[(](a)b")) == {"(a"}
     assert literal_starts(re.compile(r"\b(cost|price)s?\b.*\b(mine|yours)\b")) == {"cost", "price"}
