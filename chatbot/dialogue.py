@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Literal, Mapping, Sequence
 
@@ -135,15 +135,49 @@ class Dialogue:
         gap = self.scope.gap(norm.text)
         if gap is not None:
             return self._finish(state, self._gap_reply(gap, result), truncated)
+        asked = norm
         edge = self._edge_small_talk(norm)
         if edge is not None:
             said, rest, topical = edge
             if topical:
                 # "Hi, what is soft tissue sarcoma?": the question is the rest of the message.
+                asked = rest
                 result, tokens = self._match_in_context(state, rest)
             elif not self._clear_small_talk(result):
                 return self._answer_turn(state, said.intent, said.score, truncated)
+        either = self._alternatives(state, asked, result)
+        if either:
+            options, score = either
+            return self._finish(evolve(state, pending_options=options), self._clarify(options, score), truncated)
         return self._decide(state, result, tokens, truncated)
+
+    def _alternatives(self, state: State, norm: Normalized, result: MatchResult) -> tuple[tuple[str, ...], float] | None:
+        """"Surgery or chemo?": the topics of two things set side by side, when each names a topic
+        clearly on its own (and the message's own best topic after them), with the lower score; else None.
+
+        Answering one of them would answer half the question; "is surgery or radiotherapy used for
+        mesenchymoma?" reads as one topic either way, so it is answered."""
+        tokens = norm.tokens
+        content = set(self.matcher.content(tokens)) - self.lex.alternatives
+        for i in range(1, len(tokens) - 1):
+            if tokens[i] not in self.lex.alternatives or tokens[i - 1] not in content or tokens[i + 1] not in content:
+                continue
+            picks: list[Candidate] = []
+            for word, reading in ((tokens[i - 1], tokens[:i] + tokens[i + 2:]), (tokens[i + 1], tokens[:i - 1] + tokens[i + 1:])):
+                found = self._match_in_context(state, replace(norm, tokens=reading))[0].best
+                # Each word must name its topic: in "surgery, radiotherapy or chemo?" the reading
+                # without chemo is the treatment overview, which the list as a whole asks for.
+                if (found is None or word not in self._title_tokens.get(found.intent, ())
+                        or found.score < self._bar(found.intent, True)):
+                    break
+                picks.append(found)
+            else:
+                if picks[0].intent != picks[1].intent:
+                    whole = [c.intent for c in result.leading(self.cfg.answer_threshold)
+                             if not self._is_small_talk(c.intent)][:1]
+                    options = tuple(dict.fromkeys([picks[0].intent, picks[1].intent, *whole]))
+                    return options[: self.cfg.max_options], min(p.score for p in picks)
+        return None
 
     def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized, bool] | None:
         """A greeting or farewell said as a part of its own at either end of a message ("Hi...

@@ -135,6 +135,7 @@ class Lexicon:
     inflections: frozenset[str] = frozenset()
     uninflected: frozenset[str] = frozenset()     # words with no other forms ("should": "shoulder" is another word)
     common_words: frozenset[str] = frozenset()    # real English words, never typo-corrected into others
+    alternatives: frozenset[str] = frozenset()    # "or", "versus": two things set side by side
 
 
 @dataclass(frozen=True)
@@ -538,7 +539,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
             "topic_change", "ordinals", "neither", "selection_filler", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
             "light_words"}
-    r.keys(path, doc, keys | {"inflections", "uninflected"}, keys, "lexicon")
+    r.keys(path, doc, keys | {"inflections", "uninflected", "alternatives"}, keys, "lexicon")
 
     def pairs(key: str) -> dict[str, str]:
         value = doc.get(key) or {}
@@ -562,7 +563,8 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
                    ordinals, words("neither"), frozenset(words("selection_filler")), words("yes"), words("no"),
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
                    frozenset(words("domain_terms")), frozenset(words("light_words")),
-                   frozenset(words("inflections")), frozenset(words("uninflected")))
+                   frozenset(words("inflections")), frozenset(words("uninflected")),
+                   alternatives=frozenset(words("alternatives")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
