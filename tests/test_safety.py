@@ -25,6 +25,8 @@ def test_look_alikes_are_not_alarms(engine: Engine) -> None:
     ("my husband is on chemo and has a temperature of 38.6", "999"),
     ("I want to end my life", "116 123"),
     ("I took a whole packet of paracetamol", "999"),
+    ("my partner hits me when he's drunk", "0808 2000 247"),
+    ("my neighbour's little boy has bruises and says he's scared of his stepdad", "0808 800 5000"),
 ])
 def test_urgent_reply_names_the_number(engine: Engine, text: str, number: str) -> None:
     reply = engine.session().send(text)
