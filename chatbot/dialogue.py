@@ -75,6 +75,7 @@ class Dialogue:
                            for subject in knowledge.settings.groups}
         self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
                               for i, a in knowledge.answers.items()}
+        self._title_text = {i: " ".join(tokens) for i, tokens in self._title_tokens.items()}
         self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
         self._yes = frozenset(fold(w) for w in self.lex.yes)
         self._no = frozenset(fold(w) for w in self.lex.no)
@@ -102,7 +103,11 @@ class Dialogue:
         if not norm.tokens:
             return self._finish(state, self._fallback(self.k.message("empty")))
 
-        hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()))
+        # A red flag may lean on the last topic: "I'm on it now and I've got a temperature"
+        # after chemotherapy. The message read with that topic's title is checked too.
+        context = self._title_text.get(state.last_intent or "", "")
+        hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()),
+                                *((f"{norm.text} {context}",) if context else ()))
         if hit:
             reply = Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
             return self._finish(evolve(state, pending_options=(), pending_confirm=None), reply)
