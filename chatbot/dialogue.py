@@ -76,6 +76,8 @@ class Dialogue:
         self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
                               for i, a in knowledge.answers.items()}
         self._title_text = {i: " ".join(tokens) for i, tokens in self._title_tokens.items()}
+        words = "|".join(re.escape(w) for w in sorted(self.lex.alternatives)) or "(?!)"
+        self._listed = re.compile(rf",\s*[\w-]+\s+(?:{words})\b", re.IGNORECASE)
         self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
         self._yes = frozenset(fold(w) for w in self.lex.yes)
         self._no = frozenset(fold(w) for w in self.lex.no)
@@ -163,6 +165,8 @@ class Dialogue:
         Answering one of them would answer half the question; "is surgery or radiotherapy used for
         mesenchymoma?" reads as one topic either way, so it is answered."""
         tokens = norm.tokens
+        if self._listed.search(norm.raw):
+            return None         # "surgery, radiotherapy or chemo?": a list, asking about them all
         content = set(self.matcher.content(tokens)) - self.lex.alternatives
         for i in range(1, len(tokens) - 1):
             if tokens[i] not in self.lex.alternatives or tokens[i - 1] not in content or tokens[i + 1] not in content:
