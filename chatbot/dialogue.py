@@ -106,10 +106,9 @@ class Dialogue:
             return self._finish(state, self._fallback(self.k.message("empty")))
 
         # A red flag may lean on the last topic: "I'm on it now and I've got a temperature"
-        # after chemotherapy. The message read with that topic's title is checked too.
-        context = self._title_text.get(state.last_intent or "", "")
+        # after chemotherapy. The message is also read with that topic's title.
         hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()),
-                                *((f"{norm.text} {context}",) if context else ()))
+                                topic=self._title_text.get(state.last_intent or "", ""))
         if hit:
             reply = Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
             return self._finish(evolve(state, pending_options=(), pending_confirm=None), reply)

@@ -25,9 +25,14 @@ class SafetyChecker:
         # A rule fires only if its first group matches: one pass of substring tests over the
         # literals those patterns begin with rules out most rules for most messages.
         self._first = GroupSearch([rule.all[0] if rule.all else () for rule in config.rules])
+        self._helpers: dict[str, tuple[int, ...]] = {}
 
-    def check(self, *texts: str) -> SafetyHit | None:
-        """The first rule that fires on any form of the message, or None."""
+    def check(self, *texts: str, topic: str = "") -> SafetyHit | None:
+        """The first rule that fires on any form of the message, or None.
+
+        `topic` names what the conversation is about ("chemotherapy"): a message that leans
+        on it ("I'm on it now and I've got a temperature") is read with it too, by the rules
+        that the topic's words can help fire (few, so this costs next to nothing)."""
         texts = tuple(dict.fromkeys(texts))     # forms that read the same are checked once
         first = [frozenset(self._first.matches(t)) for t in texts]
         for n in sorted(frozenset().union(*first)):     # rules in order, only those that may fire
@@ -35,7 +40,21 @@ class SafetyChecker:
             for text, found in zip(texts, first, strict=True):
                 if n in found and self._fires(rule, text):
                     return SafetyHit(rule.id, rule.category, rule.message)
+        if topic and texts:
+            leaning = f"{texts[0]} {topic}"
+            for n in self._helped_by(topic):
+                rule = self.config.rules[n]
+                if any(p.search(leaning) for p in rule.all[0]) and self._fires(rule, leaning):
+                    return SafetyHit(rule.id, rule.category, rule.message)
         return None
+
+    def _helped_by(self, topic: str) -> tuple[int, ...]:
+        """The rules with a pattern that the topic's words alone match (cached: topics are few)."""
+        found = self._helpers.get(topic)
+        if found is None:
+            found = self._helpers[topic] = tuple(n for n, rule in enumerate(self.config.rules)
+                                                 if any(p.search(topic) for group in rule.all for p in group))
+        return found
 
     def _fires(self, rule: SafetyRule, text: str) -> bool:
         """Whether a rule whose first group matched fires: its other groups, then the question guard."""
