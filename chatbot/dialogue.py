@@ -157,35 +157,37 @@ class Dialogue:
             return self._finish(evolve(state, pending_options=options), self._clarify(options, score), truncated)
         return self._decide(state, result, tokens, truncated)
 
-    def _alternatives(self, state: State, norm: Normalized, result: MatchResult) -> tuple[tuple[str, ...], float] | None:
+    def _alternatives(self, state: State, norm: Normalized,
+                      result: MatchResult) -> tuple[tuple[str, ...], float] | None:
         """"Surgery or chemo?": the topics of two things set side by side, when each names a topic
         clearly on its own (and the message's own best topic after them), with the lower score; else None.
 
         Answering one of them would answer half the question; "is surgery or radiotherapy used for
         mesenchymoma?" reads as one topic either way, so it is answered."""
         tokens = norm.tokens
-        if self._listed.search(norm.raw):
-            return None         # "surgery, radiotherapy or chemo?": a list, asking about them all
+        if self.lex.alternatives.isdisjoint(tokens) or self._listed.search(norm.raw):
+            return None         # no "or"; or "surgery, radiotherapy or chemo?": a list, asking about them all
         content = set(self.matcher.content(tokens)) - self.lex.alternatives
         for i in range(1, len(tokens) - 1):
             if tokens[i] not in self.lex.alternatives or tokens[i - 1] not in content or tokens[i + 1] not in content:
                 continue
-            picks: list[Candidate] = []
-            for word, reading in ((tokens[i - 1], tokens[:i] + tokens[i + 2:]), (tokens[i + 1], tokens[:i - 1] + tokens[i + 1:])):
-                found = self._match_in_context(state, replace(norm, tokens=reading))[0].best
-                # Each word must name its topic: in "surgery, radiotherapy or chemo?" the reading
-                # without chemo is the treatment overview, which the list as a whole asks for.
-                if (found is None or word not in self._title_tokens.get(found.intent, ())
-                        or found.score < self._bar(found.intent, True)):
-                    break
-                picks.append(found)
-            else:
-                if picks[0].intent != picks[1].intent:
-                    whole = [c.intent for c in result.leading(self.cfg.answer_threshold)
-                             if not self._is_small_talk(c.intent)][:1]
-                    options = tuple(dict.fromkeys([picks[0].intent, picks[1].intent, *whole]))
-                    return options[: self.cfg.max_options], min(p.score for p in picks)
+            left = self._named(state, norm, tokens[i - 1], tokens[:i] + tokens[i + 2:])
+            right = left and self._named(state, norm, tokens[i + 1], tokens[:i - 1] + tokens[i + 1:])
+            if left and right and left.intent != right.intent:
+                whole = [c.intent for c in result.leading(self.cfg.answer_threshold)
+                         if not self._is_small_talk(c.intent)][:1]
+                options = tuple(dict.fromkeys([left.intent, right.intent, *whole]))
+                return options[: self.cfg.max_options], min(left.score, right.score)
         return None
+
+    def _named(self, state: State, norm: Normalized, word: str, reading: tuple[str, ...]) -> Candidate | None:
+        """The topic the message names when read with only one of its alternatives, if the word
+        is in that topic's title and the reading clears the answer bar: in "will I need surgery
+        radiotherapy or chemo" the reading without chemo is the treatment overview, titled by neither."""
+        found = self._match_in_context(state, replace(norm, tokens=reading))[0].best
+        if found is None or word not in self._title_tokens.get(found.intent, ()):
+            return None
+        return found if found.score >= self._bar(found.intent, True) else None
 
     def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized, bool] | None:
         """A greeting or farewell said as a part of its own at either end of a message ("Hi...

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
 
 from .knowledge import SafetyConfig, SafetyRule
 from .patterns import GroupSearch
@@ -25,7 +27,8 @@ class SafetyChecker:
         # A rule fires only if its first group matches: one pass of substring tests over the
         # literals those patterns begin with rules out most rules for most messages.
         self._first = GroupSearch([rule.all[0] if rule.all else () for rule in config.rules])
-        self._helpers: dict[str, tuple[int, ...]] = {}
+        # Topics are the answers' titles, so a small cache holds them all (as the normaliser's does).
+        self._helped_by: Callable[[str], tuple[int, ...]] = lru_cache(maxsize=256)(self._helped_by_uncached)
 
     def check(self, *texts: str, topic: str = "") -> SafetyHit | None:
         """The first rule that fires on any form of the message, or None.
@@ -48,13 +51,10 @@ class SafetyChecker:
                     return SafetyHit(rule.id, rule.category, rule.message)
         return None
 
-    def _helped_by(self, topic: str) -> tuple[int, ...]:
-        """The rules with a pattern that the topic's words alone match (cached: topics are few)."""
-        found = self._helpers.get(topic)
-        if found is None:
-            found = self._helpers[topic] = tuple(n for n, rule in enumerate(self.config.rules)
-                                                 if any(p.search(topic) for group in rule.all for p in group))
-        return found
+    def _helped_by_uncached(self, topic: str) -> tuple[int, ...]:
+        """The rules with a pattern that the topic's words alone match."""
+        return tuple(n for n, rule in enumerate(self.config.rules)
+                     if any(p.search(topic) for group in rule.all for p in group))
 
     def _fires(self, rule: SafetyRule, text: str) -> bool:
         """Whether a rule whose first group matched fires: its other groups, then the question guard."""
