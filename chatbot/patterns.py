@@ -113,19 +113,49 @@ def _starts(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, bool]:
     """`literal_starts`, and whether every match begins at a word boundary or the text's start."""
     if pattern.flags & re.IGNORECASE:
         return None, False
+    # ^ means every line's start under MULTILINE; \b means something else under ASCII.
+    plain = not pattern.flags & (re.MULTILINE | re.ASCII)
+    source = pattern.pattern if pattern.flags & re.VERBOSE else _head(pattern.pattern)
+    flat = None if pattern.flags & re.VERBOSE else _FLAT_HEAD.fullmatch(source)
+    if flat:
+        quick = _flat_starts(flat.group(2), flat.group(3))
+        if quick:
+            return quick, plain and bool(flat.group(1))
     try:
-        source = pattern.pattern if pattern.flags & re.VERBOSE else _head(pattern.pattern)
         items = list(sre_parse.parse(source, pattern.flags))
     except Exception:        # an internal parser that changed: fall back to always searching
         return None, False
     anchors = set()
     while items and items[0][0] is sre.AT:      # \b, ^: they add no characters
         anchors.add(items.pop(0)[1])
-    # ^ means every line's start under MULTILINE; \b means something else under ASCII.
-    plain = not pattern.flags & (re.MULTILINE | re.ASCII)
     at_word = plain and bool(anchors & {sre.AT_BOUNDARY, sre.AT_BEGINNING, sre.AT_BEGINNING_STRING})
     starts = _prefixes(items)
     return (frozenset(starts), at_word) if starts and all(starts) else (None, False)
+
+
+# The usual head of a rule, read without the regex parser (which cost a tenth of start-up):
+# an optional \b, plain text, then one group of alternatives with no group or class inside.
+_SPECIAL = "\\()[]{}|?*+.^$"
+_FLAT_HEAD = re.compile(r"(\\b)?([^%s]*)\(([^()\[\]]*)\)" % re.escape(_SPECIAL))
+_PLAIN_RUN = re.compile(r"[^%s]*" % re.escape(_SPECIAL))
+
+
+def _flat_starts(prefix: str, group: str) -> frozenset[str] | None:
+    """What `_prefixes` gives for `prefix(group)`: each alternative's plain start after the prefix
+    (a character a quantifier follows may be absent, so it is left off); None if one is empty."""
+    if group.startswith("?"):
+        if not group.startswith("?:"):
+            return None             # a look-around or a flag: left to the parser
+        group = group[2:]
+    out = set()
+    for alternative in group.split("|"):
+        run = _PLAIN_RUN.match(alternative).group()     # type: ignore[union-attr]
+        if alternative[len(run):len(run) + 1] in ("?", "*", "+", "{"):
+            run = run[:-1]
+        if not prefix + run:
+            return None
+        out.add(prefix + run)
+    return frozenset(out)
 
 
 _QUANTIFIER = re.compile(r"(?:[?*+]|\{\d*(?:,\d*)?\})[?+]?")

@@ -28,7 +28,10 @@ ODD = [re.compile(r"(a)b\1"), re.compile(r"(?i)X"), re.compile(r"[ab]+x"), re.co
        # only the start of a pattern is parsed: top-level "|", quantified groups, brackets in classes
        re.compile(r"ab|(x)|b"), re.compile(r"(a){0}b"), re.compile(r"(a)*?x"), re.compile(r"[(](a)"),
        re.compile(r"[]a)](x)"), re.compile(r"\((a)b"), re.compile(r"(?x) ( a ) b"), re.compile(r"(a)b|x"),
-       re.compile(r"[|](a)"), re.compile(r"\|(b)")]
+       re.compile(r"[|](a)"), re.compile(r"\|(b)"),
+       # heads read without the regex parser: one flat group of alternatives after plain text
+       re.compile(r"\bab (x|yz?|w+v)"), re.compile(r"(a|)b"), re.compile(r"(?:ab|cd)x"), re.compile(r"b(?=a|x)"),
+       re.compile(r"\b(a\w*|b.c|x{2})"), re.compile(r"(?m)^(ab|c)")]
 
 
 @given(WORDS | GLUED, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
@@ -51,6 +54,11 @@ def test_literal_starts_of_the_usual_rule_shape() -> None:
     assert literal_starts(re.compile(r"ab|(x)|cd")) == {"ab", "x", "cd"}
     assert literal_starts(re.compile(r"(a)b|cd")) == {"a", "cd"}       # a "|" after the first group
     assert literal_starts(re.compile(r"[|](a)")) == {"|a"}              # "|" in a class is a character
+    assert literal_starts(re.compile(r"\bchest (pain|ache)s?")) == {"chest pain", "chest ache"}
+    assert literal_starts(re.compile(r"\b(collapsed?|faint\w*)")) == {"collapse", "faint"}
+    assert literal_starts(re.compile(r"\b(?:ab|cd)x")) == {"ab", "cd"}
+    assert literal_starts(re.compile(r"b(?=a|x)")) == {"b"}
+    assert literal_starts(re.compile(r"\b(a|)x")) is None                # an empty way through: no literal
     assert literal_starts(re.compile(r"(a){0}b")) is None
     assert literal_starts(re.compile(r"[(](a)b")) == {"(a"}
     assert literal_starts(re.compile(r"\b(cost|price)s?\b.*\b(mine|yours)\b")) == {"cost", "price"}
@@ -62,3 +70,11 @@ def test_word_start_literals_are_found_only_where_a_word_starts() -> None:
     assert prefilter.candidates("chest-pain") == {0, 1, 2}
     assert prefilter.candidates("spain") == {1, 2}              # "ain" anywhere; (?m)^ may follow a newline
     assert prefilter.matching("spain\npain") == {0, 1, 2}
+
+
+def test_heads_read_without_the_parser_agree_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import chatbot.patterns as patterns
+
+    quick = [patterns._starts(p) for p in PATTERNS + ODD]
+    monkeypatch.setattr(patterns, "_FLAT_HEAD", re.compile(r"(?!)()()()"))     # never matches: always parse
+    assert quick == [patterns._starts(p) for p in PATTERNS + ODD]
