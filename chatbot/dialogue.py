@@ -71,7 +71,8 @@ class Dialogue:
         self._all_subjects = frozenset().union(*self._subjects.values())
         # Per subject, the score taken off the topics of the other subjects (read-only, shared).
         self._penalties = {subject: {intent: -self.cfg.subject_penalty for intent, answer in knowledge.answers.items()
-                                     if answer.group != subject and self._subjects.get(answer.group)}
+                                     if answer.group != subject and subject not in answer.also_for
+                                     and self._subjects.get(answer.group)}
                            for subject in knowledge.settings.groups}
         self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
                               for i, a in knowledge.answers.items()}

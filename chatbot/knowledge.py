@@ -62,6 +62,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     related: tuple[str, ...] = ()
     confirm: Confirm | None = None
+    also_for: tuple[str, ...] = ()     # other groups it speaks to: their questions are not steered away
     path: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
 
@@ -432,7 +433,7 @@ def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
     return out
 
 
-_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm"}
+_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for"}
 
 
 def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> dict[str, Answer]:
@@ -450,6 +451,11 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
             group = r.text(path, node, "group", what)
             if group and group not in GROUPS:
                 r.error(path, node, "group", f"{what}: unknown group '{group}'", f"use one of: {', '.join(GROUPS)}")
+            also_for = r.strings(path, node, "also_for", what)
+            for other in also_for:
+                if other not in GROUPS or other == group:
+                    r.error(path, node, "also_for", f"{what}: also_for names '{other}'",
+                            f"use other groups than its own: {', '.join(g for g in GROUPS if g != group)}")
             citations = []
             for c in r.entries(path, node, "sources", f"{what} citation"):
                 r.keys(path, c, {"source", "section", "quotes"}, {"source"}, f"{what} citation")
@@ -469,7 +475,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
                             title=r.text(path, node, "title", what), text=r.text(path, node, "text", what),
                             professional=r.text(path, node, "professional", what, required=False),
                             citations=tuple(citations), related=r.strings(path, node, "related", what),
-                            confirm=confirm, path=r.display(path), line=node.line)
+                            confirm=confirm, also_for=also_for, path=r.display(path), line=node.line)
             if intent in out:
                 r.error(path, node, "intent", f"{what}: a second answer for the same intent", "keep one answer per intent")
             elif intent:

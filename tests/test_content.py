@@ -106,13 +106,15 @@ def test_every_problem_is_listed_not_just_the_first(tmp_path: Path) -> None:
     root = _copy_content(tmp_path)
     (root / "answers" / "extra.yml").write_text(
         "answers:\n- intent: no_such_intent\n  topic: x\n  group: nowhere\n  title: X\n  text: Hi\n"
-        "  sources:\n  - source: nosuch\n  colour: blue\n", encoding="utf-8")
+        "  sources:\n  - source: nosuch\n  colour: blue\n  also_for: [soft_tissue_sarcoma, elsewhere]\n", encoding="utf-8")
     with pytest.raises(ContentError) as err:
         knowledge.load(root)
     message = str(err.value)
     assert "answers/extra.yml:9: answer 'no_such_intent': unknown key 'colour'" in message
     assert "answers/extra.yml:4: answer 'no_such_intent': unknown group 'nowhere'" in message
     assert "unknown source id 'nosuch'" in message
+    assert ("answers/extra.yml:10: answer 'no_such_intent': also_for names 'elsewhere' (use other groups than its "
+            "own: conversation, soft_tissue_sarcoma, malignant_mesenchymoma)") in message
 
 
 def test_missing_answer_for_an_intent_is_reported(tmp_path: Path) -> None:
