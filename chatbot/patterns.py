@@ -18,31 +18,48 @@ _WORD_CHAR = re.compile(r"\w")
 _LITERAL_CHARS = 6
 
 
+# A one-message process (`sarcoma-chat ask`) checks a message and its folded raw form:
+# two calls, which cost about a millisecond with every pattern tried, where building the
+# index costs about 25 ms. The index is built on the call after those.
+_UNINDEXED_CALLS = 2
+
+
 class Prefilter:
     """Narrows a list of patterns to those that could match; exact, never a false "no"."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[re.Pattern[str]], unindexed_calls: int = _UNINDEXED_CALLS) -> None:
         self.patterns = tuple(patterns)
-        self._always: list[int] = []          # patterns with no literal start: always searched
+        self._calls = 0
+        self._unindexed_calls = unindexed_calls
+        self._index: tuple[list[int], tuple[_LiteralScan, ...]] | None = None
+
+    def _build(self) -> tuple[list[int], tuple[_LiteralScan, ...]]:
+        always: list[int] = []                # patterns with no literal start: always searched
         anywhere: dict[str, list[int]] = {}   # literals that may start inside a word
         at_words: dict[str, list[int]] = {}   # literals that start a word (or the text)
         for i, pattern in enumerate(self.patterns):
             literals, at_word = _starts(pattern)
             if literals is None:
-                self._always.append(i)
+                always.append(i)
                 continue
             for literal in literals:
                 index = at_words if at_word and _WORD_CHAR.match(literal) else anywhere
                 # A literal's first few characters filter almost as well, and the shorter trie
-                # compiles in half the time (start-up counts: `sarcoma-chat ask` is one turn).
+                # compiles in half the time.
                 index.setdefault(literal[:_LITERAL_CHARS], []).append(i)
-        self._scans = tuple(_LiteralScan(found, at_word) for found, at_word in ((anywhere, False), (at_words, True))
-                            if found)
+        scans = tuple(_LiteralScan(found, at_word) for found, at_word in ((anywhere, False), (at_words, True)) if found)
+        return always, scans
 
     def candidates(self, text: str) -> set[int]:
         """Indexes of the patterns that may match `text` (a superset of those that do)."""
-        found = set(self._always)
-        for scan in self._scans:
+        index = self._index
+        if index is None:
+            self._calls += 1
+            if self._calls <= self._unindexed_calls:
+                return set(range(len(self.patterns)))
+            index = self._index = self._build()     # built twice at worst, by two threads at once
+        found = set(index[0])
+        for scan in index[1]:
             scan.find(text, found)
         return found
 
@@ -54,8 +71,8 @@ class Prefilter:
 class GroupSearch:
     """For several groups of patterns, which groups have a pattern that occurs in a text."""
 
-    def __init__(self, groups: Sequence[Sequence[re.Pattern[str]]]) -> None:
-        self.prefilter = Prefilter([p for group in groups for p in group])
+    def __init__(self, groups: Sequence[Sequence[re.Pattern[str]]], unindexed_calls: int = _UNINDEXED_CALLS) -> None:
+        self.prefilter = Prefilter([p for group in groups for p in group], unindexed_calls)
         self._group_of = tuple(n for n, group in enumerate(groups) for _ in group)
 
     def matches(self, text: str) -> list[int]:
@@ -134,28 +151,74 @@ def _starts(pattern: re.Pattern[str]) -> tuple[frozenset[str] | None, bool]:
 
 
 # The usual head of a rule, read without the regex parser (which cost a tenth of start-up):
-# an optional \b, plain text, then one group of alternatives with no group or class inside.
+# an optional \b, plain text, then one group of alternatives made of plain text and groups
+# like it (no class, escape or look-around: those are left to the parser).
 _SPECIAL = "\\()[]{}|?*+.^$"
-_FLAT_HEAD = re.compile(r"(\\b)?([^%s]*)\(([^()\[\]]*)\)" % re.escape(_SPECIAL))
+_FLAT_HEAD = re.compile(r"(\\b)?([^%s]*)\((.*)\)" % re.escape(_SPECIAL), re.DOTALL)
 _PLAIN_RUN = re.compile(r"[^%s]*" % re.escape(_SPECIAL))
+_REPEAT = ("?", "*", "+", "{")
 
 
 def _flat_starts(prefix: str, group: str) -> frozenset[str] | None:
-    """What `_prefixes` gives for `prefix(group)`: each alternative's plain start after the prefix
-    (a character a quantifier follows may be absent, so it is left off); None if one is empty."""
+    """What `_prefixes` gives for `prefix(group)`; None if the parser is needed or a start is empty."""
+    starts = _group_starts(group)
+    if starts is None or not all(prefix + start for start in starts):
+        return None
+    return frozenset(prefix + start for start in starts)
+
+
+def _group_starts(group: str) -> set[str] | None:
+    """Each alternative's plain start: its text up to the first special character (less a
+    character a quantifier follows, which may be absent), extended by a group there."""
     if group.startswith("?"):
         if not group.startswith("?:"):
-            return None             # a look-around or a flag: left to the parser
+            return None             # a look-around or a flag
         group = group[2:]
-    out = set()
-    for alternative in group.split("|"):
+    if "\\" in group or "[" in group:
+        return None
+    out: set[str] = set()
+    for alternative in _top_level_split(group):
         run = _PLAIN_RUN.match(alternative).group()     # type: ignore[union-attr]
-        if alternative[len(run):len(run) + 1] in ("?", "*", "+", "{"):
-            run = run[:-1]
-        if not prefix + run:
-            return None
-        out.add(prefix + run)
-    return frozenset(out)
+        rest = alternative[len(run):]
+        if rest[:1] in _REPEAT and rest:
+            out.add(run[:-1])
+        elif rest.startswith("("):
+            close = _closing(rest)
+            if rest[close + 1:close + 2] in _REPEAT and rest[close + 1:close + 2]:
+                out.add(run)            # an optional group: the start stops before it
+                continue
+            inner = _group_starts(rest[1:close])
+            if inner is None:
+                return None
+            out.update(run + start for start in inner)
+        else:
+            out.add(run)
+    return out
+
+
+def _top_level_split(group: str) -> list[str]:
+    """`group` split at each "|" outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(group):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(group[start:i])
+            start = i + 1
+    parts.append(group[start:])
+    return parts
+
+
+def _closing(text: str) -> int:
+    """Where the parenthesis that opens `text` closes."""
+    depth = 0
+    for i, char in enumerate(text):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return i
+    return len(text) - 1
 
 
 _QUANTIFIER = re.compile(r"(?:[?*+]|\{\d*(?:,\d*)?\})[?+]?")

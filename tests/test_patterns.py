@@ -36,13 +36,13 @@ ODD = [re.compile(r"(a)b\1"), re.compile(r"(?i)X"), re.compile(r"[ab]+x"), re.co
 
 @given(WORDS | GLUED, st.lists(st.sampled_from(PATTERNS + ODD), min_size=1, max_size=8))
 def test_the_prefilter_never_misses_a_match(text: str, patterns: list[re.Pattern[str]]) -> None:
-    assert Prefilter(patterns).matching(text) == {i for i, p in enumerate(patterns) if p.search(text)}
+    assert Prefilter(patterns, unindexed_calls=0).matching(text) == {i for i, p in enumerate(patterns) if p.search(text)}
 
 
 @given(WORDS | GLUED)
 def test_groups_agree_with_searching_each_group(text: str) -> None:
     groups = [gap.patterns for gap in CONTENT.gaps] + [(), ODD[:2]]
-    assert GroupSearch(groups).matches(text) == [n for n, g in enumerate(groups) if any(p.search(text) for p in g)]
+    assert GroupSearch(groups, unindexed_calls=0).matches(text) == [n for n, g in enumerate(groups) if any(p.search(text) for p in g)]
 
 
 def test_literal_starts_of_the_usual_rule_shape() -> None:
@@ -65,11 +65,19 @@ def test_literal_starts_of_the_usual_rule_shape() -> None:
 
 
 def test_word_start_literals_are_found_only_where_a_word_starts() -> None:
-    prefilter = Prefilter([re.compile(r"\bpain"), re.compile(r"ain"), re.compile(r"(?m)^pain")])
+    prefilter = Prefilter([re.compile(r"\bpain"), re.compile(r"ain"), re.compile(r"(?m)^pain")], unindexed_calls=0)
     assert prefilter.candidates("chest pain") == {0, 1, 2}
     assert prefilter.candidates("chest-pain") == {0, 1, 2}
     assert prefilter.candidates("spain") == {1, 2}              # "ain" anywhere; (?m)^ may follow a newline
     assert prefilter.matching("spain\npain") == {0, 1, 2}
+
+
+def test_the_first_calls_try_every_pattern_and_later_ones_use_the_index() -> None:
+    prefilter = Prefilter([re.compile(r"\bpain"), re.compile(r"\bfever")], unindexed_calls=2)
+    assert prefilter.candidates("spain") == {0, 1}          # no index yet: everything is tried
+    assert prefilter.matching("chest pain") == {0}           # the same answers either way
+    assert prefilter.candidates("spain") == set()            # the third call builds the index
+    assert prefilter.matching("chest pain") == {0}
 
 
 def test_heads_read_without_the_parser_agree_with_it(monkeypatch) -> None:  # type: ignore[no-untyped-def]
