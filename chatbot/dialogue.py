@@ -334,7 +334,7 @@ class Dialogue:
         variants: list[tuple[str, ...]] = [norm.tokens]
         if not named:       # "how is it treated?": it = the last topic's subject
             variants.append(norm.tokens + tuple(sorted(self._subjects.get(self._group(last), ()))))
-        if named or self._starts_with_connector(norm.tokens):
+        if named or (self._starts_with_connector(norm.tokens) and not self._names_other(plain, norm.tokens)):
             # "and before surgery?", "are either of them used for mesenchymoma?": the last topic itself
             variants.append(norm.tokens + self._title_tokens.get(last, ()))
         best, used = plain, norm.tokens
@@ -348,6 +348,13 @@ class Dialogue:
             if result.best and (result.best.score >= floor or same) and (best.best is None or result.best.score > best.best.score):
                 best, used = result, tokens
         return best, used
+
+    def _names_other(self, plain: MatchResult, tokens: Sequence[str]) -> bool:
+        """Whether the message names its own best topic by a title word, with nothing setting
+        the last topic beside it: "what about chemo?" is about chemotherapy."""
+        best = plain.best
+        return (best is not None and not self.lex.followup_relations.intersection(tokens)
+                and not (set(self._title_tokens.get(best.intent, ())) - self.lex.light_words).isdisjoint(tokens))
 
     def _subject_bonus(self, subject: str) -> Mapping[str, float]:
         """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""

@@ -137,6 +137,7 @@ class Lexicon:
     uninflected: frozenset[str] = frozenset()     # words with no other forms ("should": "shoulder" is another word)
     common_words: frozenset[str] = frozenset()    # real English words, never typo-corrected into others
     alternatives: frozenset[str] = frozenset()    # "or", "versus": two things set side by side
+    followup_relations: frozenset[str] = frozenset()  # "before", "after": the last topic set beside another
 
 
 @dataclass(frozen=True)
@@ -545,7 +546,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
             "topic_change", "ordinals", "neither", "selection_filler", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
             "light_words"}
-    r.keys(path, doc, keys | {"inflections", "uninflected", "alternatives"}, keys, "lexicon")
+    r.keys(path, doc, keys | {"inflections", "uninflected", "alternatives", "followup_relations"}, keys, "lexicon")
 
     def pairs(key: str) -> dict[str, str]:
         value = doc.get(key) or {}
@@ -570,7 +571,8 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
                    frozenset(words("domain_terms")), frozenset(words("light_words")),
                    frozenset(words("inflections")), frozenset(words("uninflected")),
-                   alternatives=frozenset(words("alternatives")))
+                   alternatives=frozenset(words("alternatives")),
+                   followup_relations=frozenset(words("followup_relations")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:

@@ -104,11 +104,12 @@ class Normalizer:
         for word, n in counts.items():
             if word in trusted or n > rare or len(word) < self._min_length or not _ALPHA.match(word):
                 continue
+            # The closest common word: "treatmnt" is closer to the slip "treatmant" than to "treatment".
             for fix, _, _ in process.extract(word, choices.get(word[0], ()), scorer=fuzz.ratio, processor=None,
-                                             score_cutoff=self._cutoff(word), limit=2):
-                if fix == word:
+                                             score_cutoff=self._cutoff(word), limit=4):
+                if fix == word or counts[fix] < max(factor, factor * n):
                     continue
-                if counts[fix] >= max(factor, factor * n) and not self._inflected(word, fix):
+                if not self._inflected(word, fix):
                     out[word] = fix
                 break
         return {w: out.get(f, f) for w, f in out.items()}     # a slip of a slip reads as the word
