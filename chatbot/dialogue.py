@@ -77,6 +77,8 @@ class Dialogue:
         self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
                               for i, a in knowledge.answers.items()}
         self._title_text = {i: " ".join(tokens) for i, tokens in self._title_tokens.items()}
+        # The words that name a topic: its title's, less words like "what" that name none.
+        self._naming = {i: frozenset(tokens) - self.lex.light_words for i, tokens in self._title_tokens.items()}
         words = "|".join(re.escape(w) for w in sorted(self.lex.alternatives)) or "(?!)"
         self._listed = re.compile(rf",\s*[\w-]+\s+(?:{words})\b", re.IGNORECASE)
         self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
@@ -354,7 +356,7 @@ class Dialogue:
         the last topic beside it: "what about chemo?" is about chemotherapy."""
         best = plain.best
         return (best is not None and not self.lex.followup_relations.intersection(tokens)
-                and not (set(self._title_tokens.get(best.intent, ())) - self.lex.light_words).isdisjoint(tokens))
+                and not self._naming.get(best.intent, frozenset()).isdisjoint(tokens))
 
     def _subject_bonus(self, subject: str) -> Mapping[str, float]:
         """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""

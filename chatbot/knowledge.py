@@ -15,8 +15,7 @@ from .yamlio import LineDict, LineList, line_of, read_yaml
 
 CONTENT_ENV = "SARCOMA_CHAT_CONTENT"
 CONFIG_ENV = "SARCOMA_CHAT_CONFIG"
-SMALL_TALK = "conversation"      # the group of greetings, thanks, questions about the bot
-GROUPS = (SMALL_TALK, "soft_tissue_sarcoma", "malignant_mesenchymoma")
+SMALL_TALK = "conversation"      # the group of greetings, thanks, questions about the bot (others: settings.yml)
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -437,7 +436,7 @@ def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
 _ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for"}
 
 
-def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> dict[str, Answer]:
+def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], groups: tuple[str, ...]) -> dict[str, Answer]:
     out: dict[str, Answer] = {}
     for path in sorted(folder.glob("*.yml")):
         if path.name == "sources.yml":
@@ -450,13 +449,14 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source]) -> di
             r.keys(path, node, _ANSWER_KEYS, {"intent", "topic", "group", "title", "text"}, what)
             intent = r.text(path, node, "intent", what)
             group = r.text(path, node, "group", what)
-            if group and group not in GROUPS:
-                r.error(path, node, "group", f"{what}: unknown group '{group}'", f"use one of: {', '.join(GROUPS)}")
+            if group and group not in groups:
+                r.error(path, node, "group", f"{what}: unknown group '{group}'",
+                        f"use one of: {', '.join(groups)}, or declare it under groups in config/settings.yml")
             also_for = r.strings(path, node, "also_for", what)
             for other in also_for:
-                if other not in GROUPS or other == group:
+                if other not in groups or other == group:
                     r.error(path, node, "also_for", f"{what}: also_for names '{other}'",
-                            f"use other groups than its own: {', '.join(g for g in GROUPS if g != group)}")
+                            f"use other groups than its own: {', '.join(g for g in groups if g != group)}")
             citations = []
             for c in r.entries(path, node, "sources", f"{what} citation"):
                 r.keys(path, c, {"source", "section", "quotes"}, {"source"}, f"{what} citation")
@@ -509,9 +509,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
         if node is not None:
             groups[str(name)] = Group(str(name), r.text(path, node, "title", f"group '{name}'"),
                                       r.strings(path, node, "subject", f"group '{name}'"))
-    for name in GROUPS:
-        if name not in groups:
-            r.error(path, doc, "groups", f"settings: group '{name}' is missing", f"add `{name}:` under groups")
+    if SMALL_TALK not in groups:
+        r.error(path, doc, "groups", f"settings: group '{SMALL_TALK}' is missing", f"add `{SMALL_TALK}:` under groups")
     default_group = str(doc.get("default_group") or "")
     if default_group and default_group not in groups:
         r.error(path, doc, "default_group", f"settings: default_group '{default_group}' is not a group",
@@ -736,10 +735,11 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
     config = base / "config"
     intents, synonyms = _load_intents(r, base / "intents")
     sources = _load_sources(r, base / "answers" / "sources.yml")
+    settings = _load_settings(r, config / "settings.yml")
     parts: dict[str, Any] = {
         "intents": intents, "synonyms": tuple(synonyms), "sources": sources,
-        "answers": _load_answers(r, base / "answers", sources),
-        "settings": _load_settings(r, config / "settings.yml"),
+        "answers": _load_answers(r, base / "answers", sources, tuple(settings.groups)),
+        "settings": settings,
         "lexicon": replace(_load_lexicon(r, config / "lexicon.yml"),
                            common_words=_load_words(r, config / "common_words.txt")),
         "matching": _load_matching(r, config / "matching.yml"),
