@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chat test validate eval clean compile
+.PHONY: chat test validate eval clean compile model
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ validate: $(STAMP)
 
 eval: $(STAMP)
 	$(BIN)/python ../shared/tools/score.py --system '$(BIN)/sarcoma-chat batch' ../shared/data/dev_set.jsonl
+
+# Retrain the interpreter after changing intents/ (needs the bench extra: scikit-learn, torch
+# 2.13.0 from this machine's disk); cross-validation by writer chooses the answer bars.
+model: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,server,bench]'
+	$(BIN)/python tools/train_understanding.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

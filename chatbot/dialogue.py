@@ -8,16 +8,15 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Literal, Mapping, Sequence
 
+from .decide import Bars, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
-from .matcher import Candidate, Matcher, MatchResult
 from .normalize import Normalized, Normalizer, fold
 from .records import evolve
 from .reply import Option, Reply, SourceRef
 from .safety import SafetyChecker
-from .scope import ScopeChecker
+from .understand import Interpretation, Interpreter
+from .understand.corpus import GAP_PREFIX
 
-_SENTENCE = re.compile(r"(?<=[.?!;])\s+|\n+|\s+-\s+")
-_CLAUSE = re.compile(r"(?<=[.?!;,])\s+|\n+|\s+-\s+")
 Audience = Literal["patient", "professional"]
 AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
 @dataclass(frozen=True)
@@ -57,39 +56,31 @@ def _opt_str(value: object) -> str | None:
 class Dialogue:
     """The turn-by-turn policy; pure: (state, text) -> (reply, new state)."""
 
-    def __init__(self, knowledge: Knowledge, normalizer: Normalizer, matcher: Matcher,
-                 safety: SafetyChecker, scope: ScopeChecker) -> None:
+    def __init__(self, knowledge: Knowledge, normalizer: Normalizer, interpreter: Interpreter,
+                 safety: SafetyChecker) -> None:
         self.k = knowledge
         self.normalizer = normalizer
-        self.matcher = matcher
+        self.interpreter = interpreter
         self.safety = safety
-        self.scope = scope
         self.cfg = knowledge.matching
         self.lex = knowledge.lexicon
-        self._subjects = {name: frozenset(self.normalizer.phrase(" ".join(g.subject)))
-                          for name, g in knowledge.settings.groups.items()}
-        self._all_subjects = frozenset().union(*self._subjects.values())
-        # Per subject, the score taken off the topics of the other subjects (read-only, shared).
-        self._penalties = {subject: {intent: -self.cfg.subject_penalty for intent, answer in knowledge.answers.items()
-                                     if answer.group != subject and subject not in answer.also_for
-                                     and self._subjects.get(answer.group)}
-                           for subject in knowledge.settings.groups}
-        self._title_tokens = {i: tuple(self.matcher.content(self.normalizer.phrase(a.title)))
-                              for i, a in knowledge.answers.items()}
-        self._title_text = {i: " ".join(tokens) for i, tokens in self._title_tokens.items()}
-        # The words that name a topic: its title's, less words like "what" that name none.
-        self._naming = {i: frozenset(tokens) - self.lex.light_words for i, tokens in self._title_tokens.items()}
-        words = "|".join(re.escape(w) for w in sorted(self.lex.alternatives)) or "(?!)"
-        self._listed = re.compile(rf",\s*[\w-]+\s+(?:{words})\b", re.IGNORECASE)
-        self._connectors = tuple(tuple(fold(c).split()) for c in self.lex.followup_connectors)
+        self.bars = Bars.from_dict(interpreter.classifier.meta["bars"])
+        detector = interpreter.redflags
+        self.safety_bars = {k: float(v) for k, v in detector.meta["bars"].items()} if detector else \
+            {"urgent": 2.0, "checkin": 2.0}
+        self._gaps = {g.id: g for g in knowledge.gaps}
+        self._subject_words = {name: frozenset(fold(w) for w in g.subject) for name, g in knowledge.settings.groups.items()}
+        self._counterpart: dict[tuple[str, str], str] = {}
+        for a, b in knowledge.settings.counterparts:
+            if a in knowledge.answers and b in knowledge.answers:
+                self._counterpart[(a, knowledge.answers[b].group)] = b
+                self._counterpart[(b, knowledge.answers[a].group)] = a
+        # The words of each topic's title, for red flags that lean on the last topic.
+        self._title_text = {i: " ".join(t for t in self.normalizer.phrase(a.title) if t not in self.lex.stopwords)
+                            for i, a in knowledge.answers.items()}
         self._yes = frozenset(fold(w) for w in self.lex.yes)
         self._no = frozenset(fold(w) for w in self.lex.no)
         self._neither = frozenset(fold(w) for w in self.lex.neither)
-        # Function words never tie a message to the domain, whatever a term expands to.
-        domain = {t for term in self.lex.domain_terms for t in self.normalizer.phrase(term)
-                  if t not in self.lex.stopwords and t not in self.lex.light_words}
-        # Misspellings that the examples themselves contain ("amputaion") still count.
-        self._domain = frozenset(domain | self.normalizer.near(domain))
         self._topics = self._topic_list()
         self._filled: dict[str, str] = {}      # content text -> filled in (content is fixed)
         # What every answer cites and offers next, made once: content does not change.
@@ -108,13 +99,11 @@ class Dialogue:
         if not norm.tokens:
             return self._finish(state, self._fallback(self.k.message("empty")))
 
-        # A red flag may lean on the last topic: "I'm on it now and I've got a temperature"
-        # after chemotherapy. The message is also read with that topic's title.
-        hit = self.safety.check(norm.text, " ".join(fold(text[:limit]).split()),
-                                topic=self._title_text.get(state.last_intent or "", ""))
-        if hit:
-            reply = Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
-            return self._finish(evolve(state, pending_options=(), pending_confirm=None), reply)
+        # Read once: the topics, and how likely this is an emergency or crisis.
+        interp = self.understand(text[:limit], state)
+        urgent = self._urgent(norm, text[:limit], interp, state)
+        if urgent is not None:
+            return self._finish(evolve(state, pending_options=(), pending_confirm=None), urgent)
 
         if state.pending_confirm:
             choice = self._yes_no(norm)
@@ -130,174 +119,90 @@ class Dialogue:
         if state.pending_options:
             options = state.pending_options
             state = evolve(state, pending_options=())
-            picked = self._select(norm, options)
+            picked = self._select(norm, interp, options)
             if picked == "neither":
                 reply = self._fallback(self.k.message("clarify_neither"), self._options(options))
                 return self._finish(state, reply, truncated)
             if picked:
                 return self._answer_turn(state, picked, 1.0, truncated)
 
+        if self._ordinal(norm) is not None:
+            # A number or "the second one" with nothing offered: ask which, never answer.
+            related = tuple(o.intent for o in self._related.get(state.last_intent or "", ()))[: self.cfg.max_options]
+            if related:
+                listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(related, 1))
+                reply = Reply("clarify", self.k.message("which_one_options", options=listed),
+                              options=self._options(related))
+                return self._finish(evolve(state, pending_options=related), reply, truncated)
+            return self._finish(state, Reply("clarify", self.k.message("which_one")), truncated)
+
         if norm.foreign:
             return self._finish(state, self._fallback(self.k.message("fallback_other_language")), truncated)
 
-        result, tokens = self._match_in_context(state, norm)
-        gap = self.scope.gap(norm.text)
-        if gap is not None:
-            return self._finish(state, self._gap_reply(gap, result), truncated)
-        asked = norm
-        edge = self._edge_small_talk(norm)
-        if edge is not None:
-            said, rest, topical = edge
-            if topical:
-                # "Hi, what is soft tissue sarcoma?": the question is the rest of the message.
-                asked = rest
-                result, tokens = self._match_in_context(state, rest)
-            elif not self._clear_small_talk(result):
-                return self._answer_turn(state, said.intent, said.score, truncated)
-        either = self._alternatives(state, asked, result)
-        if either:
-            options, score = either
-            return self._finish(evolve(state, pending_options=options), self._clarify(options, score), truncated)
-        return self._decide(state, result, tokens, truncated)
+        return self._act(state, interp, truncated, text[:limit])
 
-    def _alternatives(self, state: State, norm: Normalized,
-                      result: MatchResult) -> tuple[tuple[str, ...], float] | None:
-        """"Surgery or chemo?": the topics of two things set side by side, when each names a topic
-        clearly on its own (and the message's own best topic after them), with the lower score; else None.
-
-        Answering one of them would answer half the question; "is surgery or radiotherapy used for
-        mesenchymoma?" reads as one topic either way, so it is answered."""
-        tokens = norm.tokens
-        if self.lex.alternatives.isdisjoint(tokens) or self._listed.search(norm.raw):
-            return None         # no "or"; or "surgery, radiotherapy or chemo?": a list, asking about them all
-        content = set(self.matcher.content(tokens)) - self.lex.alternatives
-        for i in range(1, len(tokens) - 1):
-            if tokens[i] not in self.lex.alternatives or tokens[i - 1] not in content or tokens[i + 1] not in content:
-                continue
-            left = self._named(state, norm, tokens[i - 1], tokens[:i] + tokens[i + 2:])
-            right = left and self._named(state, norm, tokens[i + 1], tokens[:i - 1] + tokens[i + 1:])
-            if left and right and left.intent != right.intent:
-                whole = [c.intent for c in result.leading(self.cfg.answer_threshold)
-                         if not self._is_small_talk(c.intent)][:1]
-                options = tuple(dict.fromkeys([left.intent, right.intent, *whole]))
-                return options[: self.cfg.max_options], min(left.score, right.score)
+    def _urgent(self, norm: Normalized, text: str, interp: Interpretation, state: State) -> Reply | None:
+        """Urgent help first: a rule that fires, or the detector's probability past its bars."""
+        # A rule may lean on the last topic: "I'm on it now and I've got a temperature" after
+        # chemotherapy is read with that topic's title too.
+        hit = self.safety.check(norm.text, " ".join(fold(text).split()),
+                                topic=self._title_text.get(state.last_intent or "", ""))
+        if hit:
+            return Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
+        category = interp.urgent_category or "emergency"
+        if interp.urgency >= self.safety_bars["urgent"]:
+            return Reply("safety", self.k.fill(self.k.safety.messages[category]), confidence=interp.urgency,
+                         safety=category)
+        if interp.urgency >= self.safety_bars["checkin"]:
+            return Reply("safety", self.k.fill(self.k.safety.messages["checkin"]), confidence=interp.urgency,
+                         safety=category)
         return None
 
-    def _named(self, state: State, norm: Normalized, word: str, reading: tuple[str, ...]) -> Candidate | None:
-        """The topic the message names when read with only one of its alternatives, if the word
-        is in that topic's title and the reading clears the answer bar: in "will I need surgery
-        radiotherapy or chemo" the reading without chemo is the treatment overview, titled by neither."""
-        found = self._match_in_context(state, replace(norm, tokens=reading))[0].best
-        if found is None or word not in self._title_tokens.get(found.intent, ()):
-            return None
-        return found if found.score >= self._bar(found.intent, True) else None
+    def understand(self, text: str, state: State) -> Interpretation:
+        """The message read once, in the light of the conversation: the last topic and the other
+        topics of its subject are more likely (never whether the message is about our domain)."""
+        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent)
 
-    def _edge_small_talk(self, norm: Normalized) -> tuple[Candidate, Normalized, bool] | None:
-        """A greeting or farewell said as a part of its own at either end of a message ("Hi...
-        not sure how this works", "...a lot to take in. Goodbye"), the rest of the message, and
-        whether the rest names one of our topics.
+    def _prior(self, state: State) -> dict[str, float]:
+        last = state.last_intent
+        if not last or last not in self.k.answers or self._is_small_talk(last):
+            return {}
+        group = self._group(last)
+        prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == group}
+        prior[last] = self.cfg.context_weight
+        return prior
 
-        An opening followed by a comma counts only before one of our topics ("Hi, what is
-        sarcoma?"): "hey, have you approved my leave?" is a request, not a greeting."""
-        raw = norm.raw.strip()
-        parts = [p for p in _CLAUSE.split(raw) if p.strip()]
-        if len(parts) < 2:
-            return None
-        settings = self.k.settings
-        for index, allowed in ((0, settings.opening), (len(parts) - 1, settings.closing)):
-            if not allowed or len(parts[index].split()) > settings.edge_max_words:
-                continue
-            tokens = self.normalizer.normalize(parts[index]).tokens
-            if not self._may_reach(tokens, allowed):
-                continue
-            found = self.matcher.match(tokens).best
-            if found is None or found.intent not in allowed or found.score < self._bar(found.intent, False):
-                continue
-            rest = self.normalizer.normalize(" ".join(parts[:index] + parts[index + 1:]))
-            topical = bool(self._domain.intersection(rest.tokens))
-            if topical or index > 0 or _SENTENCE.split(raw)[0] == parts[0]:
-                return found, rest, topical
-        return None
+    def _in_subject(self, topic: str, state: State, text: str) -> str:
+        """The topic's counterpart in the conversation's subject, when the message names none:
+        "how is it treated?" after malignant mesenchymoma is its treatment."""
+        subject = self._group(state.last_intent or "")
+        if not subject or subject == self._group(topic) or self._is_small_talk(state.last_intent or ""):
+            return topic
+        words = set(fold(text).replace("'", " ").split())
+        if any(words & self._subject_words.get(g, frozenset()) for g in self._subject_words):
+            return topic
+        return self._counterpart.get((topic, subject), topic)
 
-    def _may_reach(self, tokens: Sequence[str], intents: Sequence[str]) -> bool:
-        """Whether one of `intents` could reach its bar for these words (a bound: no ranking)."""
-        return (self.matcher.wordless_ceiling >= min(self._bar(i, False) for i in intents)
-                or self.matcher.shares_words(tokens, intents))
-
-    def _clear_small_talk(self, result: MatchResult) -> bool:
-        """Whether the whole message already reads as small talk that will be answered."""
-        if result.domain_coverage < self.cfg.min_domain_coverage:
-            return False
-        best = result.best
-        return best is not None and self._is_small_talk(best.intent) and best.score >= self._bar(best.intent, False)
-
-    def _bar(self, intent: str, anchored: bool) -> float:
-        """The confidence an answer needs: by group and domain words, unless the intent has its own."""
-        cfg = self.cfg
-        if self._is_small_talk(intent):
-            # Small talk is easy to mistake, unless it names our world ("talk to a nurse").
-            bar = cfg.answer_threshold if anchored else cfg.conversation_threshold
-        else:
-            bar = cfg.answer_threshold if anchored else cfg.unanchored_threshold
-        return cfg.intent_thresholds.get(intent, bar)
-
-    # ------------------------------------------------------------------ decisions
-    def _decide(self, state: State, result: MatchResult, tokens: Sequence[str],
-                truncated: bool) -> tuple[Reply, State]:
-        cfg = self.cfg
-        if result.domain_coverage < cfg.min_domain_coverage:
-            # Mostly words we do not know: out of scope, whatever the ranking (never computed).
-            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
-        best = result.best
-        if self._long_and_clear(result, tokens):
-            # A long message lowers every similarity, but a clear lead that naive Bayes confirms
-            # is the topic it is about.
-            assert best is not None
-            return self._answer_turn(state, best.intent, best.score, truncated)
-        if best is None or best.score < cfg.clarify_threshold:
-            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
-        close = list(result.leading(best.score - cfg.clarify_margin))
-        topical = [c for c in close if not self._is_small_talk(c.intent)]
-        if topical and len(topical) < len(close):
-            close = topical      # "hi, what is sarcoma?" is about sarcoma
-        if len({c.intent for c in close}) > 1 and all(self._is_small_talk(c.intent) for c in close):
-            close = close[:1]    # "thanks, bye" needs no clarifying question
-        top = close[0]
-        anchored = bool(self._domain.intersection(tokens))
-        if top.score >= self._bar(top.intent, anchored) and len(close) == 1:
-            return self._answer_turn(state, top.intent, top.score, truncated)
-        if self._is_small_talk(top.intent):
-            return self._finish(state, self._fallback(self.k.message("fallback")), truncated)
-        if not anchored:
-            terse = [c.intent for c in result.leading(cfg.clarify_threshold)
-                     if not self._is_small_talk(c.intent)][: cfg.max_options]
-            if len(self.matcher.content(tokens)) <= 2 and len(terse) >= 2:
-                # "How long?": too short to guess, but it fits our topics: ask which.
-                return self._finish(evolve(state, pending_options=tuple(terse)),
-                                    self._clarify(tuple(terse), top.score), truncated)
-            # Nothing in the message ties it to our topics: say so rather than guess a topic.
-            return self._finish(state, self._fallback(self.k.message("fallback"), self._suggest(result)), truncated)
-        if len(close) == 1:
-            wider = [c for c in result.leading(best.score - 2 * cfg.clarify_margin)
-                     if not self._is_small_talk(c.intent)]
-            if len(wider) <= 1:
-                # Middling confidence but no other topic within reach: "Did you mean X?" with a
-                # single option only delays the answer the person asked for.
-                return self._answer_turn(state, top.intent, top.score, truncated)
-            close = wider
-        options = tuple(c.intent for c in close[: cfg.max_options])
-        return self._finish(evolve(state, pending_options=options), self._clarify(options, top.score), truncated)
-
-    def _long_and_clear(self, result: MatchResult, tokens: Sequence[str]) -> bool:
-        cfg = self.cfg
-        if result.domain_coverage < cfg.min_domain_coverage or len(self.matcher.content(tokens)) < cfg.long_message_words:
-            return False
-        best = result.best
-        if best is None:
-            return False
-        second = result.runner_up
-        return (not self._is_small_talk(best.intent) and bool(self._domain.intersection(tokens))
-                and best.score - second >= cfg.long_message_margin and result.posterior >= cfg.long_message_posterior)
+    def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
+        """The policy: what the one learned decision says to do with this reading."""
+        decision = decide(interp, self.bars, self.cfg.max_options)
+        if decision.kind == "answer" and decision.label is not None and decision.label in self.k.answers:
+            topic = self._in_subject(decision.label, state, text)
+            return self._answer_turn(state, topic, decision.confidence, truncated)
+        if decision.kind == "clarify":
+            # Two readings of one question in two subjects are one question in this conversation.
+            options = tuple(dict.fromkeys(self._in_subject(o, state, text) for o in decision.options
+                                          if o in self.k.answers))
+            if len(options) == 1:
+                return self._answer_turn(state, options[0], decision.confidence, truncated)
+            return self._finish(evolve(state, pending_options=options), self._clarify(options, decision.confidence),
+                                truncated)
+        if decision.kind == "gap" and decision.label:
+            gap = self._gaps.get(decision.label.removeprefix(GAP_PREFIX))
+            if gap is not None:
+                return self._finish(state, self._gap_reply(gap, interp), truncated)
+        return self._finish(state, self._fallback(self.k.message("fallback"), self._options(decision.options)),
+                            truncated)
 
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
         answer = self.k.answers[intent]
@@ -306,72 +211,6 @@ class Dialogue:
         if answer.confirm is not None:
             state = evolve(state, pending_confirm=intent)
         return self._finish(state, self._answer(answer, confidence, state), truncated)
-
-    # ------------------------------------------------------------------ context
-    def _match_in_context(self, state: State, norm: Normalized) -> tuple[MatchResult, tuple[str, ...]]:
-        """The best reading of the message, and the words it was read with (context added)."""
-        last = state.last_intent
-        followup = bool(last) and self._is_followup(norm)
-        named = [g for g, words in self._subjects.items() if words and words.intersection(norm.tokens)]
-        if len(named) == 1:
-            subject = named[0]
-        elif named:
-            subject = ""                 # names both: no subject preferred
-        elif followup and last and not self._is_small_talk(last):
-            subject = self._group(last)
-        else:
-            subject = self.k.settings.default_group
-        bonus = self._subject_bonus(subject)
-        plain = self.matcher.match(norm.tokens, bonus=bonus)
-        split = self.cfg.sentence_split_words
-        if len(norm.tokens) >= split and len(self.matcher.content(norm.tokens)) >= split:
-            # The question in a long message is usually one of its sentences.
-            for sentence in _SENTENCE.split(norm.raw):
-                tokens = self.normalizer.normalize(sentence).tokens
-                if len(self.matcher.content(tokens)) >= 2:
-                    plain = plain.merge(self.matcher.match(tokens, bonus=bonus))
-        if not followup or not last:
-            return plain, norm.tokens
-        bonus = {**bonus, last: bonus.get(last, 0.0) + self.cfg.context_bonus}
-        variants: list[tuple[str, ...]] = [norm.tokens]
-        if not named:       # "how is it treated?": it = the last topic's subject
-            variants.append(norm.tokens + tuple(sorted(self._subjects.get(self._group(last), ()))))
-        if named or (self._starts_with_connector(norm.tokens) and not self._names_other(plain, norm.tokens)):
-            # "and before surgery?", "are either of them used for mesenchymoma?": the last topic itself
-            variants.append(norm.tokens + self._title_tokens.get(last, ()))
-        best, used = plain, norm.tokens
-        floor = (plain.best.score if plain.best else 0.0) + self.cfg.clarify_margin
-        for tokens in variants:
-            # Reading the message in the light of the last topic must be clearly better:
-            # "and immunotherapy?" after targeted medicines is about immunotherapy.
-            # The same topic read with its subject made explicit is the same reading.
-            result = self.matcher.match(tokens, bonus=bonus)
-            same = bool(plain.best and result.best and result.best.intent == plain.best.intent)
-            if result.best and (result.best.score >= floor or same) and (best.best is None or result.best.score > best.best.score):
-                best, used = result, tokens
-        return best, used
-
-    def _names_other(self, plain: MatchResult, tokens: Sequence[str]) -> bool:
-        """Whether the message names its own best topic by a title word, with nothing setting
-        the last topic beside it: "what about chemo?" is about chemotherapy."""
-        best = plain.best
-        return (best is not None and not self.lex.followup_relations.intersection(tokens)
-                and not self._naming.get(best.intent, frozenset()).isdisjoint(tokens))
-
-    def _subject_bonus(self, subject: str) -> Mapping[str, float]:
-        """Topics of another subject lose `subject_penalty` (mesenchymoma vs sarcoma in general)."""
-        return self._penalties.get(subject, {})
-
-    def _is_followup(self, norm: Normalized) -> bool:
-        """Could this message lean on the last topic? (The context reading must still win.)"""
-        if any(phrase in fold(norm.raw) for phrase in self.lex.topic_change):
-            return False
-        if self._starts_with_connector(norm.tokens) or self.lex.followup_pronouns.intersection(norm.tokens):
-            return True
-        return not self._all_subjects.intersection(norm.tokens) and len(self.matcher.content(norm.tokens)) <= 2
-
-    def _starts_with_connector(self, tokens: Sequence[str]) -> bool:
-        return any(tuple(tokens[: len(c)]) == c for c in self._connectors if c)
 
     # ------------------------------------------------------------------ pending questions
     def _yes_no(self, norm: Normalized) -> bool | None:
@@ -383,26 +222,38 @@ class Dialogue:
             return False
         return None
 
-    def _select(self, norm: Normalized, options: tuple[str, ...]) -> str | None:
+    def _ordinal(self, norm: Normalized) -> int | None:
+        """The position a bare "2", "the second one" or "last" names, else None."""
         said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
         core = [w for w in said if w not in self.lex.selection_filler] or said
         phrase = " ".join(core)
         if phrase in self.lex.ordinals or (len(core) == 1 and core[0] in self.lex.ordinals):
-            pos = self.lex.ordinals[phrase if phrase in self.lex.ordinals else core[0]]
+            return self.lex.ordinals[phrase if phrase in self.lex.ordinals else core[0]]
+        return None
+
+    def _select(self, norm: Normalized, interp: Interpretation, options: tuple[str, ...]) -> str | None:
+        said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
+        core = [w for w in said if w not in self.lex.selection_filler] or said
+        phrase = " ".join(core)
+        pos = self._ordinal(norm)
+        if pos is not None:
             if -len(options) <= pos <= len(options) and pos != 0:
                 return options[pos - 1 if pos > 0 else pos]
+            return None
         if " ".join(said) in self._neither or phrase in self._neither:
             return "neither"
         if len(options) == 1 and self._yes_no(norm):
             return options[0]
-        full = self.matcher.match(norm.tokens)
-        if full.best and full.best.intent in options and full.best.score >= self.cfg.clarify_threshold:
-            return full.best.intent
-        only = self.matcher.match(norm.tokens, only=options)
-        if only.best and only.best.score >= self.cfg.selection_threshold:
-            second = only.runner_up
-            if only.best.score - second >= self.cfg.clarify_margin:
-                return only.best.intent
+        # A new question of its own is not a choice; otherwise the option the words fit best.
+        if interp.best.label in options:
+            return interp.best.label
+        if interp.best.kind == "topic" and interp.best.probability >= self.bars.answer:
+            return None
+        weights = {o: interp.probability(o) for o in options}
+        total = sum(weights.values())
+        pick = max(options, key=lambda o: weights[o])
+        if total > 0 and weights[pick] / total >= self.cfg.selection_threshold and weights[pick] >= self.bars.option / 2:
+            return pick
         return None
 
     # ------------------------------------------------------------------ replies
@@ -422,24 +273,16 @@ class Dialogue:
         return Reply("clarify", self.k.message("clarify", options=listed), options=self._options(options),
                      confidence=confidence)
 
-    def _gap_reply(self, gap: Gap, result: MatchResult) -> Reply:
-        best = result.best
-        if best is None or best.score < self.cfg.clarify_threshold / 2:
-            return self._fallback(self.k.message("fallback"), self._suggest(result))
-        related = list(dict.fromkeys([*gap.related, *(c.intent for c in self._suggest(result, floor=0.0))]))
-        return self._fallback(self.k.message("gap", gap=gap.says), self._options(related[:3]))
+    def _gap_reply(self, gap: Gap, interp: Interpretation) -> Reply:
+        """"I don't have that", the care team, and the topics it relates to (the gap's own first)."""
+        near = [r.label for r in interp.topics() if r.probability >= self.bars.option and not self._is_small_talk(r.label)]
+        related = list(dict.fromkeys([*gap.related, *near]))
+        return self._fallback(self.k.message("gap", gap=gap.says), self._options(related[: self.cfg.max_options]))
 
     def _fallback(self, text: str, suggestions: tuple[Option, ...] = ()) -> Reply:
         if suggestions:
             text += " " + self.k.message("suggest", titles=", ".join(o.title for o in suggestions))
         return Reply("fallback", text, suggestions=suggestions)
-
-    def _suggest(self, result: MatchResult, floor: float | None = None) -> tuple[Option, ...]:
-        floor = self.cfg.clarify_threshold / 2 if floor is None else floor
-        if result.domain_coverage < self.cfg.min_domain_coverage and floor > 0:
-            return ()
-        picks = (c.intent for c in result.leading(floor) if not self._is_small_talk(c.intent))
-        return self._options(list(islice(picks, 3)))
 
     def _options(self, intents: Sequence[str]) -> tuple[Option, ...]:
         return tuple(Option(i, self.k.answers[i].title) for i in intents if i in self.k.answers)

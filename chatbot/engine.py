@@ -12,12 +12,11 @@ from . import knowledge as knowledge_mod
 from .dialogue import AUDIENCES, Audience, Dialogue, State
 from .errors import InputError
 from .knowledge import Knowledge
-from .matcher import Matcher
 from .normalize import Normalizer
 from .records import evolve
 from .reply import Reply
 from .safety import SafetyChecker
-from .scope import ScopeChecker
+from .understand import Interpreter
 
 
 @dataclass(frozen=True)
@@ -28,25 +27,24 @@ class Turn:
     reply: Reply
 
 
+def normalizer_for(knowledge: Knowledge) -> Normalizer:
+    """The normaliser the safety rules read messages with."""
+    examples = [e for intent in knowledge.intents.values() for e in intent.examples]
+    corpus = [a.title for a in knowledge.answers.values()]
+    # Words the safety rules look for are real words too: never "correct" one into another.
+    patterns = [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
+    corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
+    return Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, knowledge.matching, examples)
+
+
 class Engine:
     """Loaded once, immutable and thread-safe; share it between all sessions."""
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
-        examples = [e for intent in knowledge.intents.values() for e in intent.examples]
-        corpus = [a.title for a in knowledge.answers.values()]
-        # Words the scope and safety rules look for are real words too: never "correct"
-        # "causes" into "cases" just because no example asks about causes.
-        patterns = [p.pattern for g in knowledge.gaps for p in (*g.patterns, *g.unless)]
-        patterns += [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
-        corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
-        m = knowledge.matching
-        self.normalizer = Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, m, examples)
-        phrases = {name: [self.normalizer.phrase(e) for e in (*intent.examples, knowledge.answers[name].title)]
-                    for name, intent in knowledge.intents.items()}
-        self.matcher = Matcher(phrases, knowledge.lexicon.stopwords, knowledge.lexicon.light_words, m)
-        self.dialogue = Dialogue(knowledge, self.normalizer, self.matcher,
-                                 SafetyChecker(knowledge.safety), ScopeChecker(knowledge.gaps))
+        self.normalizer = normalizer_for(knowledge)
+        self.interpreter = Interpreter.load()
+        self.dialogue = Dialogue(knowledge, self.normalizer, self.interpreter, SafetyChecker(knowledge.safety))
 
     @classmethod
     def load(cls, root: Path | str | None = None, config: Path | str | None = None) -> "Engine":

@@ -129,7 +129,19 @@ def score(items: list[Item], outs: list[dict[str, Any]]) -> dict[str, Any]:
         "dialogue_success": rate(sum(all(v) for v in dialogues.values()), len(dialogues)) if dialogues else None,
     }
     confused = Counter((r["expect"], r["intent"]) for r in ins if r["wrong"])
-    return {"metrics": metrics, "rows": rows, "confused": confused.most_common(10), "per_topic": per_topic(ins)}
+    return {"metrics": metrics, "rows": rows, "confused": confused.most_common(10), "per_topic": per_topic(ins),
+            "per_style": per_style(rows)}
+
+
+def per_style(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | int]]:
+    """Per writing style: how many items, how many handled right, in-scope wrong answers."""
+    out: dict[str, dict[str, float | int]] = {}
+    for style in sorted({r["style"] for r in rows}):
+        rs = [r for r in rows if r["style"] == style]
+        ins = [r for r in rs if r["cls"] == "in_scope"]
+        out[style] = {"items": len(rs), "correct": round(sum(r["correct"] for r in rs) / len(rs), 4),
+                      "wrong": round(sum(r["wrong"] for r in ins) / len(ins), 4) if ins else 0.0}
+    return out
 
 
 def predicted(row: dict[str, Any]) -> str:
@@ -172,6 +184,11 @@ def report_text(result: dict[str, Any], name: str) -> str:
         lines.append(f"\n  {'topic':<26}{'support':>8}{'precision':>11}{'recall':>9}{'f1':>7}")
         for topic, t in result["per_topic"].items():
             lines.append(f"  {topic:<26}{t['support']:>8}{t['precision']:>11.2f}{t['recall']:>9.2f}{t['f1']:>7.2f}")
+    styles = result.get("per_style") or {}
+    if len(styles) > 1:
+        lines.append(f"\n  {'style':<26}{'items':>8}{'correct':>9}{'wrong':>8}")
+        for style, t in styles.items():
+            lines.append(f"  {style:<26}{t['items']:>8}{100 * t['correct']:>8.1f}%{100 * t['wrong']:>7.1f}%")
     if result["confused"]:
         lines.append("\n  most confused (expected -> answered):")
         lines += [f"    {a} -> {b}: {n}" for (a, b), n in result["confused"]]

@@ -15,6 +15,7 @@ from .yamlio import LineDict, LineList, line_of, read_yaml
 
 CONTENT_ENV = "SARCOMA_CHAT_CONTENT"
 CONFIG_ENV = "SARCOMA_CHAT_CONFIG"
+SAFETY_MESSAGES = ("emergency", "infection", "crisis", "overdose", "abuse", "checkin")
 SMALL_TALK = "conversation"      # the group of greetings, thanks, questions about the bot (others: settings.yml)
 
 
@@ -107,9 +108,8 @@ class Settings:
     roles: Mapping[str, str] = field(default_factory=dict)
     duplicate_ratio: float = 95.0
     max_reading_grade: float = 9.0
-    opening: tuple[str, ...] = ()     # small talk that may open a message ("Hi... not sure how this works")
-    closing: tuple[str, ...] = ()     # small talk that may close one ("...a lot to take in. Goodbye")
-    edge_max_words: int = 6           # longer parts are not read as small talk
+    # The same question about another subject: [general topic, its mesenchymoma topic], ...
+    counterparts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,41 +141,22 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class MatchingConfig:
-    """Thresholds and weights of the matcher (chosen from data: see the file's header)."""
+    """The policy's few fixed settings and the typo corrector's (the answer bars travel with the
+    trained model: they are chosen by cross-validation when it is trained)."""
 
-    answer_threshold: float
-    unanchored_threshold: float
-    conversation_threshold: float
-    clarify_threshold: float
-    clarify_margin: float
     max_options: int
-    example_weight: float
-    fuzzy_weight: float
-    intent_coverage_weight: float
-    agreement_weight: float
-    nb_smoothing: float
-    unknown_token_weight: float
-    idf_floor: float
-    light_weight: float
-    min_domain_coverage: float
+    context_weight: float
+    subject_weight: float
+    selection_threshold: float
+    max_wrong_answers: float
+    max_out_of_domain_answers: float
     typo_cutoff: float
     typo_min_length: int
     typo_vowel_ratio: float
     typo_vowel_min_length: int
     misspelling_max_count: int
     misspelling_factor: float
-    context_bonus: float
-    subject_penalty: float
-    sentence_split_words: int
-    long_message_words: int
-    long_message_margin: float
-    long_message_posterior: float
-    selection_threshold: float
-    fuzzy_floor: float
-    fuzzy_candidates: int
-    fuzzy_max_chars: int
     typo_candidates: int
-    intent_thresholds: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,8 +186,6 @@ class Gap:
 
     id: str
     says: str
-    patterns: tuple[re.Pattern[str], ...]
-    unless: tuple[re.Pattern[str], ...]
     related: tuple[str, ...]
 
 
@@ -487,7 +466,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], group
 def _load_settings(r: _Reader, path: Path) -> Settings:
     doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
     r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation",
-                       "edge_small_talk"},
+                       "counterparts"},
            {"contacts", "limits", "messages", "groups"}, "settings")
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
@@ -524,20 +503,15 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
         else Settings.duplicate_ratio
     grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation \
         else Settings.max_reading_grade
-    edges = doc.get("edge_small_talk")
-    if not isinstance(edges, LineDict):
-        if edges is not None:
-            r.error(path, doc, "edge_small_talk", "settings: 'edge_small_talk' must be a mapping",
-                    "write `opening: [intent, ...]` and `closing: [intent, ...]`")
-        edges = LineDict()
-    r.keys(path, edges, {"opening", "closing", "max_words"}, set(), "settings: edge_small_talk")
-    edge_words = int(r.number(path, edges, "max_words", "edge_small_talk", 1, 50)) if "max_words" in edges \
-        else Settings.edge_max_words
-    opening = r.strings(path, edges, "opening", "edge_small_talk")
-    closing = r.strings(path, edges, "closing", "edge_small_talk")
+    counterparts = []
+    for n, pair in enumerate(doc.get("counterparts") or []):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            r.error(path, doc, "counterparts", f"settings: counterparts entry {n + 1} is not a pair of topic ids",
+                    "write `- [general_topic, subject_topic]`")
+            continue
+        counterparts.append((str(pair[0]), str(pair[1])))
     return Settings(contacts, max_chars, messages, groups, default_group,
-                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, opening, closing,
-                    edge_words)
+                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, tuple(counterparts))
 
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
@@ -577,44 +551,25 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "answer_threshold": (0, 1), "unanchored_threshold": (0, 1), "conversation_threshold": (0, 1), "clarify_threshold": (0, 1), "clarify_margin": (0, 1), "max_options": (2, 5),
-        "example_weight": (0, 1), "fuzzy_weight": (0, 1), "intent_coverage_weight": (0, 1),
-        "agreement_weight": (0, 1), "nb_smoothing": (0.001, 5),
-        "unknown_token_weight": (0, 20), "idf_floor": (0, 5), "light_weight": (0, 5), "min_domain_coverage": (0, 1), "typo_cutoff": (50, 100),
-        "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100), "typo_vowel_min_length": (3, 20),
-        "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
-        "context_bonus": (0, 0.5), "subject_penalty": (0, 1),
-        "sentence_split_words": (3, 1000), "long_message_words": (3, 1000), "long_message_margin": (0, 1),
-        "long_message_posterior": (0, 1), "selection_threshold": (0, 1),
-        "fuzzy_floor": (1, 99), "fuzzy_candidates": (1, 100000), "fuzzy_max_chars": (20, 100000), "typo_candidates": (1, 100)}
-    r.keys(path, doc, set(spec) | {"intent_thresholds"}, set(spec), "matching")
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1),
+        "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
+        "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),
+        "typo_vowel_min_length": (3, 20), "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
+        "typo_candidates": (1, 100)}
+    r.keys(path, doc, set(spec), set(spec), "matching")
     values: dict[str, Any] = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
-    overrides = doc.get("intent_thresholds") or LineDict()
-    if not isinstance(overrides, LineDict):
-        r.error(path, doc, "intent_thresholds", "matching: 'intent_thresholds' must map intents to numbers",
-                "write `intent: 0.6` lines")
-        overrides = LineDict()
-    values["intent_thresholds"] = {str(k): r.number(path, overrides, str(k), "matching: intent_thresholds", 0, 1)
-                                   for k in overrides}
-    values["max_options"] = int(values["max_options"])
-    for key in ("typo_min_length", "typo_vowel_min_length", "misspelling_max_count", "fuzzy_candidates", "fuzzy_max_chars",
-                "typo_candidates"):
+    for key in ("max_options", "typo_min_length", "typo_vowel_min_length", "misspelling_max_count", "typo_candidates"):
         values[key] = int(values[key])
-    values["sentence_split_words"] = int(values["sentence_split_words"])
-    values["long_message_words"] = int(values["long_message_words"])
-    for key in ("unanchored_threshold", "conversation_threshold"):
-        if values[key] < values["answer_threshold"]:
-            r.error(path, doc, key, f"matching: {key} is below answer_threshold",
-                    f"make {key} >= answer_threshold: it is the stricter bar")
-    if values["clarify_threshold"] > values["answer_threshold"]:
-        r.error(path, doc, "clarify_threshold", "matching: clarify_threshold is above answer_threshold",
-                "make clarify_threshold <= answer_threshold")
     return MatchingConfig(**values)  # type: ignore[arg-type]
 
 
 def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
     doc = r.document(path, "safety", {"informational", "personal", "messages", "rules"}, {"messages", "rules"}) or LineDict()
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
+    for needed in SAFETY_MESSAGES:
+        if needed not in messages:
+            r.error(path, doc, "messages", f"safety: no message for '{needed}' (the red-flag detector can reply with it)",
+                    f"add `{needed}:` under messages")
     rules = []
     for node in r.entries(path, doc, "rules", "safety rule"):
         what = f"safety rule '{node.get('id', '?')}'"
@@ -644,9 +599,8 @@ def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:
     out = []
     for node in r.entries(path, doc, "gaps", "gap"):
         what = f"gap '{node.get('id', '?')}'"
-        r.keys(path, node, {"id", "says", "patterns", "unless", "related"}, {"id", "says", "patterns"}, what)
+        r.keys(path, node, {"id", "says", "related"}, {"id", "says"}, what)
         out.append(Gap(r.text(path, node, "id", what), r.text(path, node, "says", what),
-                       r.patterns(path, node, "patterns", what), r.patterns(path, node, "unless", what),
                        r.strings(path, node, "related", what)))
     return tuple(out)
 
@@ -671,16 +625,11 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
         if intent not in answers:
             r.problems.append(Problem("config/settings.yml", None, f"roles: {role} names '{intent}', which is not an intent",
                                       "name an existing intent"))
-    for key in ("opening", "closing"):
-        for intent in getattr(k["settings"], key):
+    for pair in k["settings"].counterparts:
+        for intent in pair:
             if intent not in answers:
                 r.problems.append(Problem("config/settings.yml", None,
-                                          f"edge_small_talk: {key} names '{intent}', which is not an intent",
-                                          "name an existing intent"))
-    for intent in k["matching"].intent_thresholds:
-        if intent not in answers:
-            r.problems.append(Problem("config/matching.yml", None, f"intent_thresholds: '{intent}' is not an intent",
-                                      "name an existing intent"))
+                                          f"counterparts: '{intent}' is not an intent", "name an existing intent"))
     for gap in k["gaps"]:
         for rel in gap.related:
             if rel not in answers:

@@ -97,12 +97,11 @@ def _self_consistency(engine: Engine) -> list[Problem]:
     out = []
     for intent, example, path, line in _examples(engine):
         reply = engine.session().send(example)
-        if reply.kind == "answer" and reply.intent == intent:
+        # The model was trained on it: another topic, answered with confidence, means two
+        # intents claim the same question. (A clarifying question is the bars being careful.)
+        if reply.kind != "answer" or reply.intent == intent:
             continue
-        got = (f"answered as '{reply.intent}'" if reply.kind == "answer"
-               else f"gets a clarifying question ({', '.join(o.intent for o in reply.options)})" if reply.kind == "clarify"
-               else f"gets a {reply.kind} reply")
-        out.append(Problem(path, line, f"example {example!r} of '{intent}' {got}",
+        out.append(Problem(path, line, f"example {example!r} of '{intent}' is answered as '{reply.intent}'",
                            "reword it so it asks only what its answer answers, or move it to the right intent"))
     return out
 

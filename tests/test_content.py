@@ -126,20 +126,13 @@ def test_missing_answer_for_an_intent_is_reported(tmp_path: Path) -> None:
     assert "intent 'weather' has no answer (add an answer for it in answers/)" in str(err.value)
 
 
-def test_bad_threshold_names_the_fix(tmp_path: Path) -> None:
+def test_bad_setting_names_the_fix(tmp_path: Path) -> None:
     root = _copy_content(tmp_path)
     path = root / "config" / "matching.yml"
-    path.write_text(re.sub(r"^answer_threshold:.*$", "answer_threshold: lots", path.read_text(), flags=re.M))
+    path.write_text(re.sub(r"^selection_threshold:.*$", "selection_threshold: lots", path.read_text(), flags=re.M))
     with pytest.raises(ContentError) as err:
         knowledge.load(root)
-    assert re.search(r"config/matching.yml:\d+: matching: 'answer_threshold' must be a number "
+    assert re.search(r"config/matching.yml:\d+: matching: 'selection_threshold' must be a number "
                      r"\(write a number from 0 to 1\)", str(err.value))
 
 
-def test_intent_threshold_for_a_missing_intent_is_reported(tmp_path: Path) -> None:
-    root = _copy_content(tmp_path)
-    path = root / "config" / "matching.yml"
-    path.write_text(path.read_text(encoding="utf-8").replace("  thanks: 0.65", "  thankz: 0.65"), encoding="utf-8")
-    with pytest.raises(ContentError) as err:
-        knowledge.load(root)
-    assert "config/matching.yml: intent_thresholds: 'thankz' is not an intent (name an existing intent)" in str(err.value)

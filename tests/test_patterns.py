@@ -13,7 +13,6 @@ from chatbot.patterns import GroupSearch, Prefilter, literal_starts
 CONTENT = load()
 PATTERNS = [p for rule in CONTENT.safety.rules for group in rule.all for p in group]
 PATTERNS += [*CONTENT.safety.informational, *CONTENT.safety.personal]
-PATTERNS += [p for gap in CONTENT.gaps for p in (*gap.patterns, *gap.unless)]
 WORDS = st.lists(st.sampled_from(["chest", "pain", "cannot", "breathe", "kill", "myself", "what", "is", "bleeding",
                                   "fever", "my", "sarcoma", "cost", "how", "many", "sessions", "dose", "a", "b",
                                   "aa", "ab", "x", "heavily", "took", "whole", "packet", "i", "want", "to", "die"]),
@@ -41,7 +40,7 @@ def test_the_prefilter_never_misses_a_match(text: str, patterns: list[re.Pattern
 
 @given(WORDS | GLUED)
 def test_groups_agree_with_searching_each_group(text: str) -> None:
-    groups = [gap.patterns for gap in CONTENT.gaps] + [(), ODD[:2]]
+    groups = [group for rule in CONTENT.safety.rules for group in rule.all] + [(), ODD[:2]]
     assert GroupSearch(groups, unindexed_calls=0).matches(text) == [n for n, g in enumerate(groups) if any(p.search(text) for p in g)]
 
 

@@ -55,9 +55,9 @@ def test_near_duplicate_examples_under_two_intents(content: Path) -> None:
                             "is nearly the same as 'what is radiotherapy' of 'radiotherapy'")
                or "of 'radiotherapy' is nearly the same as 'what is radiotherapy' of 'chemotherapy'" in m
                for m in messages), messages
-    assert any(re.match(rf"intents/sarcoma_treatment.yml:{line}: example 'what is radiotherapy' of 'chemotherapy' "
-                        r"(answered as 'radiotherapy'|gets a clarifying question \(.*\)) \(reword it", m)
-               for m in messages), messages
+    # The shipped model never saw the new example: it answers it as the topic it asks about.
+    assert any(m.startswith(f"intents/sarcoma_treatment.yml:{line}: example 'what is radiotherapy' of 'chemotherapy' "
+                            "is answered as 'radiotherapy' (reword it") for m in messages), messages
 
 
 def test_missing_required_topic_is_located(content: Path) -> None:
@@ -93,13 +93,17 @@ def test_cli_exit_codes_and_located_lines(content: Path) -> None:
     ok = subprocess.run([str(SCRIPT), "validate", str(ROOT)], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stdout
     assert ok.stdout.strip().splitlines()[-1].startswith("0 error(s)")
-    (content / "config" / "matching.yml").write_text("answer_threshold: 2\n", encoding="utf-8")
+    path = content / "config" / "matching.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("selection_threshold: 0.5", "selection_threshold: 2"),
+                    encoding="utf-8")
     bad = subprocess.run([str(SCRIPT), "validate", str(content)], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert "Traceback" not in bad.stdout + bad.stderr
-    assert "error: config/matching.yml:1: matching: 'answer_threshold' is 2, outside 0..1 (write a number from 0 to 1)" \
-        in bad.stdout
-    assert "error: config/matching.yml:1: matching: missing key 'clarify_threshold' (add `clarify_threshold:`)" in bad.stdout
+    assert re.search(r"error: config/matching.yml:\d+: matching: 'selection_threshold' is 2, outside 0..1 "
+                     r"\(write a number from 0 to 1\)", bad.stdout), bad.stdout
+    path.write_text("max_options: 3\n", encoding="utf-8")
+    bad = subprocess.run([str(SCRIPT), "validate", str(content)], capture_output=True, text=True, timeout=120)
+    assert "error: config/matching.yml:1: matching: missing key 'context_weight' (add `context_weight:`)" in bad.stdout
 
 
 def test_loader_and_validator_agree_on_errors(content: Path) -> None:

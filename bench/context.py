@@ -1,0 +1,55 @@
+"""Choose how strongly the conversation colours the reading of a message (context_weight and
+subject_weight in config/matching.yml) on tuning dialogues: the dev set's dialogues and the
+scripted tests/data/dialogues.yml. The frozen conversations are never used here.
+
+    .venv/bin/python bench/context.py
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+
+from chatbot import evaluate as ev  # noqa: E402
+from chatbot.engine import Engine  # noqa: E402
+
+DEV = ROOT.parent / "shared" / "data" / "dev_set.jsonl"
+
+
+def scripted() -> list[ev.Item]:
+    """tests/data/dialogues.yml as scorer items: each turn's expected topic or reply kind."""
+    records = []
+    for n, d in enumerate(yaml.safe_load((ROOT / "tests" / "data" / "dialogues.yml").read_text())["dialogues"]):
+        for t, turn in enumerate(d["turns"], 1):
+            expect = turn.get("intent") or {"answer": None}.get(turn.get("kind"), turn.get("kind"))
+            records.append({"id": f"s{n}-{t}", "text": turn["say"], "expect": expect, "alt": [],
+                            "dialogue": f"s{n}", "turn": t})
+    return ev.items_from(records)
+
+
+def main() -> int:
+    engine = Engine.load()
+    items = [it for it in ev.load_items(DEV) if it.dialogue is not None] + scripted()
+    print(f"{len(items)} turns of tuning dialogues")
+    base = engine.knowledge.matching
+    results = []
+    for context, subject in itertools.product((0.0, 1.0, 2.0, 3.0, 4.0), (0.0, 1.0, 2.0, 3.0, 4.0)):
+        engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject)
+        rows = ev.score(items, ev.run(engine, items))["rows"]
+        right = sum(r["correct"] for r in rows)
+        wrong = sum(r["wrong"] for r in rows)
+        results.append((right - 5 * wrong, right, wrong, context, subject))
+    for score, right, wrong, context, subject in sorted(results, reverse=True)[:8]:
+        print(f"context_weight {context:<4} subject_weight {subject:<4} turns right {right}/{len(items)}, wrong {wrong}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

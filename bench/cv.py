@@ -1,0 +1,84 @@
+"""Leave-one-writer-out cross-validation of the interpreter and the policy's decision.
+
+Every labelled example (intents/ and intents/corpus/) is read by a model trained without
+anything its writer wrote, then decided with the bars the trained model carries. Prints the
+figures overall, per writer, per style and per kind of label; with --search, also tries a few
+values of the fit's knobs side by side.
+
+    .venv/bin/python bench/cv.py [--search] [--failures N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chatbot.decide import Bars, decide  # noqa: E402
+from chatbot.understand import corpus, crossval  # noqa: E402
+from chatbot.understand.classifier import Classifier  # noqa: E402
+from chatbot.understand.encoder import StaticEncoder  # noqa: E402
+from chatbot.understand.interpretation import label_kind  # noqa: E402
+from chatbot.understand.train import Params  # noqa: E402
+
+
+def table(title: str, rows: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print(f"  {'':18} {'in-scope':>8} {'right':>7} {'wrong':>6} {'clarify':>7} {'missed':>7} {'out':>5} {'ood ans.':>8}")
+    for key, s in rows.items():
+        print(f"  {key:18} {s['n_in']:8.0f} {s['accuracy']:7.1%} {s['wrong']:6.1%} {s['clarify']:7.1%} "
+              f"{s['missed']:7.1%} {s['n_out']:5.0f} {s['ood_answered']:8.1%}")
+
+
+def run(examples: list[corpus.Example], encoder: StaticEncoder, params: Params, bars: Bars | None,
+        failures: int) -> float:
+    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    interps = crossval.interpretations(probs, classes)
+    labels = [e.label for e in examples]
+    if bars is None:
+        bars, _ = crossval.choose_bars(interps, labels)
+    decisions = [decide(i, bars) for i in interps]
+    outcomes = [crossval.outcome(l, d) for l, d in zip(labels, decisions)]
+    folds = crossval.fold_names(examples)
+    print(f"\nparams {params}; bars {bars.to_dict()}; cost {crossval.cost(outcomes):.0f}")
+    table("all", {"all": crossval.summarise(labels, outcomes)})
+    table("by held-out writer", crossval.by_group(folds, labels, outcomes))
+    table("by style", crossval.by_group([e.style or "-" for e in examples], labels, outcomes))
+    table("by kind of label", crossval.by_group([label_kind(l) for l in labels], labels, outcomes))
+    if failures:
+        print(f"\nfailures (first {failures}, wrong answers and answered out-of-domain first):")
+        bad = [(o, e, d) for o, e, d in zip(outcomes, examples, decisions) if o in ("wrong", "ood_answered")]
+        bad += [(o, e, d) for o, e, d in zip(outcomes, examples, decisions) if o in ("missed", "clarify_wrong")]
+        for o, e, d in bad[:failures]:
+            print(f"  {o:13} {e.writer:5} {e.label:26} -> {d.kind} {d.label or ','.join(d.options)} "
+                  f"({d.confidence:.2f}) {e.text[:90]!r}")
+    return crossval.cost(outcomes)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--search", action="store_true", help="also try other values of the fit's knobs")
+    ap.add_argument("--failures", type=int, default=0, help="list this many failures")
+    args = ap.parse_args()
+    examples, problems = corpus.read(ROOT)
+    if problems:
+        print("\n".join(map(str, problems)), file=sys.stderr)
+        return 1
+    encoder = StaticEncoder.load()
+    shipped = Classifier.load()
+    print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, writers: "
+          f"{', '.join(sorted(set(crossval.fold_names(examples))))}")
+    run(examples, encoder, Params(**shipped.meta.get("params", {})), Bars.from_dict(shipped.meta["bars"]),
+        args.failures)
+    if args.search:
+        for c in (2.0, 8.0, 32.0):
+            for scale in (0.5, 1.0, 2.0):
+                run(examples, encoder, Params(c=c, embedding_scale=scale), None, 0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

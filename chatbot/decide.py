@@ -1,0 +1,59 @@
+"""The policy's one learned decision: answer, ask which, say it is a gap, or fall back.
+
+Pure and shared by the dialogue and by cross-validation, so the bars chosen on held-out writers
+are the bars the bot uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+from .understand.interpretation import Interpretation
+
+DecisionKind = Literal["answer", "clarify", "gap", "fallback"]
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Chosen by leave-one-writer-out cross-validation (`make model`), never by hand."""
+
+    answer: float = 0.5          # a topic is answered at or above this probability...
+    margin: float = 0.1          # ...when it leads the next label by at least this much
+    option: float = 0.15         # a topic is offered in a clarifying question at or above this...
+    clarify: float = 0.5         # ...when the topics offered together reach this probability
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Bars":
+        return cls(float(data["answer"]), float(data["margin"]), float(data["option"]),
+                   float(data.get("clarify", data["answer"])))
+
+    def to_dict(self) -> dict[str, float]:
+        return {"answer": self.answer, "margin": self.margin, "option": self.option, "clarify": self.clarify}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one interpretation."""
+
+    kind: DecisionKind
+    label: str | None = None
+    options: tuple[str, ...] = ()
+    confidence: float = 0.0
+
+
+def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision:
+    """Answer a clear topic; a likely gap gets the honest reply; two close topics get a question."""
+    best = interp.best
+    second = interp.ranking[1].probability if len(interp.ranking) > 1 else 0.0
+    if best.kind == "topic" and best.probability >= bars.answer and best.probability - second >= bars.margin:
+        return Decision("answer", best.label, confidence=best.probability)
+    if best.kind == "gap":
+        return Decision("gap", best.label, confidence=best.probability)
+    offered = [r for r in interp.topics() if r.probability >= bars.option][:max_options]
+    if best.kind == "topic" and len(offered) >= 2 and sum(r.probability for r in offered) >= bars.clarify:
+        return Decision("clarify", options=tuple(r.label for r in offered), confidence=best.probability)
+    if best.kind == "topic" and len(interp.ranking) > 1 and interp.ranking[1].kind == "gap" \
+            and best.probability >= bars.answer:
+        return Decision("gap", interp.ranking[1].label, confidence=interp.ranking[1].probability)
+    return Decision("fallback", options=tuple(r.label for r in offered), confidence=best.probability)

@@ -1,0 +1,114 @@
+"""The labelled training data: `intents/*.yml` (the hand-written core) and `intents/corpus/*.yml`
+(one file per independent writer), read with who wrote each example, for leave-one-writer-out
+cross-validation and for training.
+
+Labels are a topic id, `gap:<id>` (a question about our topics that the sources do not answer)
+or `out_of_domain`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import yaml
+
+from ..errors import Problem
+
+OUT_OF_DOMAIN = "out_of_domain"
+GAP_PREFIX = "gap:"
+CORE_WRITER = "core"
+URGENT_PREFIX = "urgent:"      # red-flag bank labels: urgent:emergency, urgent:crisis, ...
+CALM = "calm"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled message and where it came from."""
+
+    text: str
+    label: str
+    writer: str
+    style: str = ""
+
+
+def read(root: Path) -> tuple[list[Example], list[Problem]]:
+    """Every labelled example under `root/intents`, and every problem found in the files."""
+    folder = root / "intents"
+    files = [(p, CORE_WRITER) for p in sorted(folder.glob("*.yml"))]
+    files += [(p, p.stem) for p in sorted((folder / "corpus").glob("*.yml"))]
+    return _read_files(root, files)
+
+
+def read_redflags(root: Path) -> tuple[list[Example], list[Problem]]:
+    """The red-flag detector's data: the bank of urgent messages and calm look-alikes
+    (`intents/redflags/`), plus every topic, gap and out-of-domain example as calm."""
+    bank, problems = _read_files(root, [(p, p.stem) for p in sorted((root / "intents" / "redflags").glob("*.yml"))])
+    topics, more = read(root)
+    return bank + [Example(e.text, CALM, e.writer, e.style) for e in topics], problems + more
+
+
+def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example], list[Problem]]:
+    examples: list[Example] = []
+    problems: list[Problem] = []
+    for path, writer in files:
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            problems.append(Problem(shown, None, f"cannot be read: {exc}", "fix the YAML"))
+            continue
+        entries = doc.get("nlu") if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            problems.append(Problem(shown, None, "no `nlu:` list", "start the file with `nlu:` and `- intent:` entries"))
+            continue
+        for n, entry in enumerate(entries, 1):
+            if not isinstance(entry, dict) or "synonym" in entry:
+                continue
+            label = entry.get("intent")
+            block = entry.get("examples")
+            meta = entry.get("metadata") or {}
+            if not isinstance(label, str) or not isinstance(block, str):
+                problems.append(Problem(shown, None, f"entry {n}: needs `intent:` and an `examples: |` block",
+                                        "write `- intent: ID` then `examples: |` with `- text` lines"))
+                continue
+            style = str(meta.get("style", "")) if isinstance(meta, dict) else ""
+            for line in block.splitlines():
+                line = line.strip()
+                if line.startswith("- ") and line[2:].strip():
+                    examples.append(Example(line[2:].strip(), label, writer, style))
+    return examples, problems
+
+
+def check_labels(examples: Iterable[Example], topics: Iterable[str], gaps: Iterable[str]) -> list[str]:
+    """Labels that name no topic, no gap and are not out_of_domain."""
+    known = {*topics, *(GAP_PREFIX + g for g in gaps), OUT_OF_DOMAIN}
+    return sorted({e.label for e in examples} - known)
+
+
+def fingerprint(examples: Iterable[Example]) -> str:
+    """A hash of the training data, stored with the model so a stale model is caught."""
+    digest = hashlib.sha256()
+    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer)):
+        digest.update(f"{e.label}\t{e.text}\t{e.writer}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def write_writer_file(path: Path, rows: Iterable[tuple[str, str, str]], writer_note: str) -> int:
+    """Write one writer's (text, label, style) rows as Rasa NLU YAML, one entry per label and style."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for text, label, style in rows:
+        text = " ".join(text.split())
+        if text:
+            grouped.setdefault((label, style), []).append(text)
+    lines = ['version: "3.1"', f"# {writer_note}", "nlu:"]
+    for (label, style), texts in sorted(grouped.items()):
+        lines.append(f"- intent: {label}")
+        if style:
+            lines += ["  metadata:", f"    style: {style}"]
+        lines.append("  examples: |")
+        lines += [f"    - {t}" for t in dict.fromkeys(texts)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sum(len(t) for t in grouped.values())

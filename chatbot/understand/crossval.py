@@ -1,0 +1,227 @@
+"""Leave-one-writer-out cross-validation: every example is judged by a model that never saw
+anything its writer wrote, and the policy's bars are chosen on those judgements."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import zlib
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..decide import Bars, Decision, decide
+from .corpus import Example
+from .encoder import Encoder
+from .interpretation import Interpretation, Reading, label_kind
+from .interpreter import RANKING_SIZE
+from .train import Params, fit
+
+# Harm weights, as bench/tune.py used them: a confident wrong answer or an out-of-domain question
+# answered costs five missed answers; a clarifying question half of one when it offers the answer.
+WRONG_COST = 5.0
+CLARIFY_COST = 0.5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one decision scores against its label."""
+
+    name: str     # right | wrong | clarify_right | clarify_wrong | missed | ood_answered | ood_right
+
+
+def outcome(label: str, decision: Decision) -> str:
+    """The scorer's verdict for one labelled message."""
+    if label_kind(label) != "topic":
+        return {"answer": "ood_answered", "clarify": "ood_clarify"}.get(decision.kind, "ood_right")
+    if decision.kind == "answer":
+        return "right" if decision.label == label else "wrong"
+    if decision.kind == "clarify":
+        return "clarify_right" if label in decision.options else "clarify_wrong"
+    return "missed"
+
+
+def cost(outcomes: Iterable[str]) -> float:
+    counts = Counter(outcomes)
+    return (counts["missed"] + counts["clarify_wrong"] + CLARIFY_COST * (counts["clarify_right"] + counts["ood_clarify"])
+            + WRONG_COST * (counts["wrong"] + counts["ood_answered"]))
+
+
+def interpretations(probs: np.ndarray, classes: Sequence[str]) -> list[Interpretation]:
+    """Turn rows of probabilities into the Interpretations the policy reads."""
+    out = []
+    order = np.argsort(-probs, axis=1)[:, :RANKING_SIZE]
+    for row, idx in zip(probs, order):
+        out.append(Interpretation(tuple(Reading(classes[i], float(row[i])) for i in idx), 1.0))
+    return out
+
+
+class CachedEncoder:
+    """Remembers every vector it made: cross-validation encodes each example once, not once a fold."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.dims = encoder.dims
+        self.memo: dict[str, np.ndarray] = {}
+
+    def encode(self, text: str) -> np.ndarray:
+        vec = self.memo.get(text)
+        if vec is None:
+            vec = self.memo[text] = self.encoder.encode(text)
+        return vec
+
+    def encode_many(self, texts: list[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
+        if missing:
+            for t, v in zip(missing, self.encoder.encode_many(missing)):
+                self.memo[t] = v
+        return np.stack([self.memo[t] for t in texts])
+
+
+def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
+                progress: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
+    """P(label | text) for every example from a model trained without its writer."""
+    from .interpreter import Interpreter
+    from .classifier import Classifier
+    from .features import LexicalFeatures, fold
+    from .classifier import softmax
+
+    if not isinstance(encoder, CachedEncoder):
+        encoder = CachedEncoder(encoder)  # type: ignore[assignment]
+    classes = tuple(sorted({e.label for e in examples}))
+    probs = np.zeros((len(examples), len(classes)), dtype=np.float32)
+    folds = fold_names(examples)
+    writers = sorted(set(folds))
+    for n, writer in enumerate(writers, 1):
+        if progress and sys.stderr.isatty():
+            print(f"\r  fold {n}/{len(writers)} (without {writer})", end="", file=sys.stderr, flush=True)
+        train = [e for e, f in zip(examples, folds) if f != writer]
+        fitted = fit(train, encoder, params)
+        clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
+                         fitted.w_lex, fitted.w_emb, fitted.bias, {})
+        interp = Interpreter(encoder, clf)
+        cols = [classes.index(c) for c in fitted.classes]
+        for row, (e, f) in enumerate(zip(examples, folds)):
+            if f == writer:
+                probs[row, cols] = interp.probabilities(e.text)
+    if progress and sys.stderr.isatty():
+        print(file=sys.stderr)
+    return probs, classes
+
+
+def fold_names(examples: Sequence[Example]) -> list[str]:
+    """The writer of each example; with fewer than three writers, or a label only one writer wrote,
+    five folds by a hash of the text instead (the estimate is then optimistic: a writer's
+    phrasings fall on both sides)."""
+    writers_of: dict[str, set[str]] = defaultdict(set)
+    for e in examples:
+        writers_of[e.label].add(e.writer)
+    if len({e.writer for e in examples}) >= 3 and all(len(w) >= 2 for w in writers_of.values()):
+        return [e.writer for e in examples]
+    return [f"fold{zlib.crc32(e.text.encode()) % 5}" for e in examples]
+
+
+def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wrong: float = 0.01,
+                max_ood_answered: float = 0.008) -> tuple[Bars, float]:
+    """The bars that answer the most held-out questions right while wrong answers stay at or
+    under `max_wrong` of in-scope questions and answered out-of-domain or gap questions at or
+    under `max_ood_answered`; ties (or no bars within both) go to the lowest harm-weighted cost.
+
+    The grid is searched with `decide` written over arrays; the winner is checked against
+    `decide` itself, so the bars chosen here are the bars the dialogue applies."""
+    n = len(labels)
+    kinds = [[r.kind for r in i.ranking] for i in interps]
+    p1 = np.array([i.ranking[0].probability for i in interps])
+    p2 = np.array([i.ranking[1].probability if len(i.ranking) > 1 else 0.0 for i in interps])
+    k1_topic = np.array([k[0] == "topic" for k in kinds])
+    k1_gap = np.array([k[0] == "gap" for k in kinds])
+    k2_gap = np.array([len(k) > 1 and k[1] == "gap" for k in kinds])
+    is_topic = np.array([label_kind(l) == "topic" for l in labels])
+    first_right = np.array([i.ranking[0].label == l for i, l in zip(interps, labels)])
+    tops = np.zeros((n, 3))
+    top_right = np.zeros((n, 3), dtype=bool)
+    for row, (i, l) in enumerate(zip(interps, labels)):
+        for col, r in enumerate(i.topics()[:3]):
+            tops[row, col], top_right[row, col] = r.probability, r.label == l
+    best: tuple[float, Bars] | None = None
+    best_ok: tuple[float, float, Bars] | None = None
+    n_in, n_out = max(int(is_topic.sum()), 1), max(int((~is_topic).sum()), 1)
+    fine = np.unique(np.round(np.concatenate([np.arange(0.0, 0.9, 0.05), np.arange(0.9, 0.991, 0.01)]), 2))
+    grid = itertools.product(fine[fine >= 0.05], fine, np.arange(0.05, 0.31, 0.05), np.arange(0.2, 0.91, 0.1))
+    for answer, margin, option, together in grid:
+        bars = Bars(round(float(answer), 2), round(float(margin), 2), round(float(option), 2), round(float(together), 2))
+        ans = k1_topic & (p1 >= bars.answer) & (p1 - p2 >= bars.margin)
+        rest = ~ans & ~k1_gap
+        offered = tops >= bars.option
+        clar = rest & k1_topic & (offered.sum(1) >= 2) & ((tops * offered).sum(1) >= bars.clarify)
+        hit = (top_right & offered).any(1)
+        c = (np.sum(is_topic & ~ans & ~clar) + np.sum(is_topic & clar & ~hit) + CLARIFY_COST * np.sum(is_topic & clar & hit)
+             + WRONG_COST * (np.sum(is_topic & ans & ~first_right) + np.sum(~is_topic & ans))
+             + CLARIFY_COST * np.sum(~is_topic & clar))
+        if best is None or c < best[0] - 1e-9:
+            best = (float(c), bars)
+        wrong = np.sum(is_topic & ans & ~first_right) / n_in
+        ood = np.sum(~is_topic & ans) / n_out
+        if wrong <= max_wrong and ood <= max_ood_answered:
+            right = float(np.sum(is_topic & ans & first_right))
+            if best_ok is None or (right, -c) > (best_ok[0], -best_ok[1]):
+                best_ok = (right, float(c), bars)
+    if best_ok is not None:
+        best = (best_ok[1], best_ok[2])
+    assert best is not None
+    exact = cost(outcome(label, decide(i, best[1])) for i, label in zip(interps, labels))
+    assert abs(exact - best[0]) < 1e-6, (exact, best)
+    return best[1], best[0]
+
+
+def summarise(labels: Sequence[str], outcomes: Sequence[str]) -> dict[str, float]:
+    """Accuracy, wrong answers, fallbacks and out-of-domain answers, as the shared scorer counts them."""
+    inscope = [o for l, o in zip(labels, outcomes) if label_kind(l) == "topic"]
+    ood = [o for l, o in zip(labels, outcomes) if label_kind(l) != "topic"]
+    n, m = max(len(inscope), 1), max(len(ood), 1)
+    c = Counter(inscope)
+    return {"n_in": len(inscope), "accuracy": c["right"] / n, "wrong": c["wrong"] / n,
+            "clarify": (c["clarify_right"] + c["clarify_wrong"]) / n, "missed": c["missed"] / n,
+            "n_out": len(ood), "ood_answered": Counter(ood)["ood_answered"] / m}
+
+
+def by_group(keys: Sequence[str], labels: Sequence[str], outcomes: Sequence[str]) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(keys):
+        groups[k].append(i)
+    return {k: summarise([labels[i] for i in idx], [outcomes[i] for i in idx]) for k, idx in sorted(groups.items())}
+
+
+def urgency(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """P(urgent) per row: one minus the calm column."""
+    from .corpus import CALM
+    return 1.0 - probs[:, list(classes).index(CALM)]
+
+
+def choose_safety_bars(p_urgent: np.ndarray, urgent: np.ndarray, ruled: np.ndarray | None = None,
+                       max_false_alarms: float = 0.01,
+                       strict_false_alarms: float = 0.002) -> tuple[dict[str, float], dict[str, float]]:
+    """The check-in bar: as low as the most hidden held-out red flag that no rule catches, unless
+    that would alarm more than `max_false_alarms` of calm messages (counting the rules' own false
+    alarms); the urgent bar: where at most `strict_false_alarms` of calm messages pass it.
+    Returns the bars and what rules and detector give together."""
+    ruled = np.zeros_like(urgent) if ruled is None else ruled
+    budget = max(0.0, max_false_alarms - float(np.mean(ruled[~urgent])) if (~urgent).any() else 0.0)
+    calm = np.sort(p_urgent[~urgent & ~ruled])
+    flags = p_urgent[urgent & ~ruled]
+    n_calm = max(int((~urgent).sum()), 1)
+    max_false_alarms = budget * n_calm / max(len(calm), 1)
+    allowed = calm[max(0, int(np.ceil(len(calm) * (1 - max_false_alarms))) - 1)] if len(calm) else 1.0
+    lowest = float(flags.min()) if len(flags) else 0.5
+    checkin = float(lowest * 0.999) if lowest > allowed else float(np.nextafter(allowed, 1.0))
+    strict = calm[max(0, int(np.ceil(len(calm) * (1 - strict_false_alarms))) - 1)] if len(calm) else 1.0
+    urgent_bar = max(float(np.nextafter(strict, 1.0)), checkin)
+    caught = ruled | (p_urgent >= checkin)
+    got = {"recall": float(np.mean(caught[urgent])) if urgent.any() else 1.0,
+           "false_alarms": float(np.mean(caught[~urgent])) if (~urgent).any() else 0.0,
+           "detector_recall": float(np.mean(p_urgent[urgent] >= checkin)) if urgent.any() else 1.0,
+           "rules_recall": float(np.mean(ruled[urgent])) if urgent.any() else 1.0,
+           "urgent_recall": float(np.mean(flags >= urgent_bar)) if len(flags) else 1.0}
+    return {"urgent": round(urgent_bar, 6), "checkin": round(checkin, 6)}, got

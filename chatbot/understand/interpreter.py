@@ -1,0 +1,88 @@
+"""The understanding stage: normalise, encode, classify; one `Interpretation` per message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+
+from .classifier import CLASSIFIER_FILE, REDFLAG_FILE, Classifier, softmax
+from .encoder import MODEL_DIR, Encoder, load_encoder
+from .features import fold
+from .corpus import CALM, OUT_OF_DOMAIN, URGENT_PREFIX
+from .interpretation import Interpretation, Reading
+
+RANKING_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Loaded once, immutable, thread-safe."""
+
+    encoder: Encoder
+    classifier: Classifier
+    redflags: Classifier | None = None  # the red-flag detector (calm vs kinds of urgent)
+
+    @classmethod
+    def load(cls, folder: Path = MODEL_DIR) -> "Interpreter":
+        classifier = Classifier.load(folder / CLASSIFIER_FILE)
+        redflags = Classifier.load(folder / REDFLAG_FILE)
+        encoder = load_encoder(str(classifier.meta.get("encoder", "minilm")), folder)
+        return cls(encoder, classifier, redflags)
+
+    @property
+    def _index(self) -> dict[str, int]:
+        return self.classifier.index
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.classifier.classes
+
+    def probabilities(self, text: str, prior: Mapping[str, float] | None = None) -> np.ndarray:
+        """P(label | message[, the conversation's prior]) over every label, in `labels` order."""
+        folded = fold(text)
+        return self._topics(folded, self.encoder.encode(folded), prior)
+
+    def urgency(self, text: str) -> tuple[float, str | None]:
+        """P(urgent) and the most likely kind of urgent help, from the red-flag detector."""
+        folded = fold(text)
+        return self._urgency(folded, self.encoder.encode(folded))
+
+    def _urgency(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
+        if self.redflags is None:
+            return 0.0, None
+        p = softmax(self.redflags.logits(folded, vector))
+        calm = self.redflags.index.get(CALM)
+        urgent = 1.0 - float(p[calm]) if calm is not None else 1.0
+        if calm is not None:
+            p = p.copy()
+            p[calm] = -1.0
+        return urgent, self.redflags.classes[int(p.argmax())].removeprefix(URGENT_PREFIX)
+
+    def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
+        logits = self.classifier.logits(folded, vector)
+        alone = softmax(logits)
+        # Whether a message is about our domain is judged from its own words only.
+        if not prior or self.labels[int(alone.argmax())] == OUT_OF_DOMAIN:
+            return alone
+        logits = logits.copy()
+        for label, bonus in prior.items():
+            index = self._index.get(label)
+            if index is not None:
+                logits[index] += bonus
+        return softmax(logits)
+
+    def interpret(self, text: str, prior: Mapping[str, float] | None = None,
+                  context: str | None = None) -> Interpretation:
+        """The message's labels, most probable first. `prior` adds log-odds to labels the
+        conversation makes likely (the policy builds it from its state); `context` names it."""
+        folded = fold(text)
+        vector = self.encoder.encode(folded)
+        probs = self._topics(folded, vector, prior)
+        order = np.argsort(-probs)[:RANKING_SIZE]
+        ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
+        urgency, category = self._urgency(folded, vector)
+        return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
+                              urgency, category)

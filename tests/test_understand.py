@@ -1,0 +1,90 @@
+"""The understanding stage: the shipped model matches the shipped data, reads what people
+type, and the policy's decision does what its bars say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chatbot.decide import Bars, decide
+from chatbot.errors import ContentError
+from chatbot.understand import Interpretation, Interpreter, Reading, corpus
+from chatbot.understand.classifier import Classifier
+from chatbot.understand.encoder import MODEL_DIR, OnnxEncoder, StaticEncoder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def interpreter() -> Interpreter:
+    return Interpreter.load()
+
+
+def test_the_shipped_model_was_trained_on_the_shipped_examples() -> None:
+    examples, problems = corpus.read(ROOT)
+    assert not problems
+    meta = Classifier.load().meta
+    assert meta["fingerprint"] == corpus.fingerprint(examples), \
+        "intents/ changed since the model was trained: run `make model` and commit chatbot/understand/model/"
+
+
+def test_every_label_is_a_topic_a_gap_or_out_of_domain(interpreter: Interpreter) -> None:
+    from chatbot import knowledge
+    k = knowledge.load(ROOT)
+    examples, _ = corpus.read(ROOT)
+    assert corpus.check_labels(examples, k.answers, (g.id for g in k.gaps)) == []
+    assert set(interpreter.labels) >= set(k.answers)
+
+
+def test_probabilities_are_a_distribution_for_any_text(interpreter: Interpreter) -> None:
+    for text in ["", "   ", "\x00\x01", "what is radiotherapy?", "ok " * 5000, "😀" * 50, "Что такое саркома?"]:
+        p = interpreter.probabilities(text)
+        assert p.shape == (len(interpreter.labels),) and abs(float(p.sum()) - 1) < 1e-4 and (p >= 0).all()
+
+
+def test_encoder_gives_unit_vectors_and_similar_questions_are_close(interpreter: Interpreter) -> None:
+    a, b, c = interpreter.encoder.encode_many(["will they take my leg off", "will I need an amputation", "what's the weather tomorrow"])
+    assert abs(float(np.linalg.norm(a)) - 1) < 1e-4
+    assert float(a @ b) > float(a @ c)
+
+
+def test_a_broken_model_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "classifier.npz").write_bytes(b"not a model")
+    with pytest.raises(ContentError, match="retrain it: make model"):
+        Classifier.load(tmp_path / "classifier.npz")
+    with pytest.raises(ContentError, match="tools/build_encoder.py"):
+        OnnxEncoder(tmp_path)
+    with pytest.raises(ContentError, match="tools/build_encoder.py"):
+        StaticEncoder.load(tmp_path)
+
+
+def test_context_is_a_prior_for_topics_never_for_the_domain(interpreter: Interpreter) -> None:
+    alone = interpreter.interpret("what time is it?")
+    after = interpreter.interpret("what time is it?", {"radiotherapy": 5.0}, context="radiotherapy")
+    assert alone.best.label == after.best.label == "out_of_domain"
+
+
+def _reading(*pairs: tuple[str, float]) -> Interpretation:
+    return Interpretation(tuple(Reading(label, p) for label, p in pairs), 1.0)
+
+
+BARS = Bars(answer=0.5, margin=0.2, option=0.15)
+
+
+@pytest.mark.parametrize(("pairs", "kind", "label", "options"), [
+    ((("radiotherapy", 0.8), ("surgery", 0.1)), "answer", "radiotherapy", ()),
+    ((("radiotherapy", 0.55), ("gap:sessions", 0.4)), "gap", "gap:sessions", ()),
+    ((("gap:cost", 0.3), ("surgery", 0.25)), "gap", "gap:cost", ()),
+    ((("surgery", 0.4), ("radiotherapy", 0.35), ("out_of_domain", 0.1)), "clarify", None, ("surgery", "radiotherapy")),
+    ((("out_of_domain", 0.7), ("greeting", 0.2)), "fallback", None, ("greeting",)),
+    ((("surgery", 0.3), ("out_of_domain", 0.28), ("radiotherapy", 0.1)), "fallback", None, ("surgery",)),
+])
+def test_decide(pairs: tuple[tuple[str, float], ...], kind: str, label: str | None, options: tuple[str, ...]) -> None:
+    d = decide(_reading(*pairs), BARS)
+    assert (d.kind, d.label, d.options) == (kind, label, options)
+
+
+def test_model_files_carry_their_licence() -> None:
+    assert "apache-2.0" in (MODEL_DIR / "MiniLM-README.md").read_text(encoding="utf-8").lower()

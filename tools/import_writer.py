@@ -1,0 +1,127 @@
+"""Bring one independent writer's JSON Lines into the training data or a frozen evaluation set.
+
+  topics     rows {"text", "label", "style"}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
+             entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
+             the shared scorer's format (a gap or out_of_domain label expects "fallback").
+  redflags   rows {"text", "urgent", "category", "style", "person"}: intents/redflags/WRITER.yml
+             (labels urgent:<category> and calm); with --eval, bench/data/frozen_safety.jsonl.
+  dialogues  turns {"dialogue", "turn", "text", "expect", "alt", "style"} (or "urgent" and
+             "category" for red-flag conversations): only with --eval, appended to
+             bench/data/frozen_dialogues.jsonl in the shared scorer's format.
+
+Frozen files are never trained or tuned on: they only measure.
+
+    .venv/bin/python tools/import_writer.py WRITER rows.jsonl [--kind topics|redflags|dialogues] [--eval]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chatbot import knowledge  # noqa: E402
+from chatbot.understand import corpus  # noqa: E402
+from chatbot.understand.interpretation import label_kind  # noqa: E402
+
+STYLES = {"plain", "lay", "typo", "terse", "emotional", "carer", "clinician", "long", "formal", "second_language"}
+CATEGORIES = {"emergency", "infection", "crisis", "overdose", "abuse"}
+DATA = ROOT / "bench" / "data"
+
+
+def rows_of(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict) or not str(row.get("text", "")).strip():
+                raise ValueError("no text")
+        except ValueError as exc:
+            print(f"{path}:{n}: skipped ({exc})", file=sys.stderr)
+            continue
+        row["text"] = " ".join(str(row["text"]).split())
+        row["style"] = row.get("style") if row.get("style") in STYLES else ""
+        out.append(row)
+    return out
+
+
+def append(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        for r in records:
+            out.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"appended {len(records)} items to {path.relative_to(ROOT)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("writer")
+    ap.add_argument("rows", type=Path)
+    ap.add_argument("--kind", choices=("topics", "redflags", "dialogues"), default="topics")
+    ap.add_argument("--eval", action="store_true", help="append to a frozen evaluation set instead")
+    args = ap.parse_args()
+    k = knowledge.load(ROOT)
+    known = {*k.answers, *(corpus.GAP_PREFIX + g.id for g in k.gaps), corpus.OUT_OF_DOMAIN}
+    rows = rows_of(args.rows)
+    w = args.writer
+    if args.kind == "topics":
+        good = [r for r in rows if r.get("label") in known]
+        for r in rows:
+            if r.get("label") not in known:
+                print(f"skipped: unknown label {r.get('label')!r}: {r['text'][:60]!r}", file=sys.stderr)
+        if args.eval:
+            append(DATA / "frozen_eval.jsonl", [
+                {"id": f"{w}-{n:04d}", "text": r["text"], "alt": [], "style": r["style"], "label": r["label"],
+                 "expect": r["label"] if label_kind(r["label"]) == "topic" else "fallback", "writer": w}
+                for n, r in enumerate(good, 1)])
+            return 0
+        path = ROOT / "intents" / "corpus" / f"{w}.yml"
+        triples = [(r["text"], r["label"], r["style"]) for r in good]
+    elif args.kind == "redflags":
+        good = [r for r in rows if isinstance(r.get("urgent"), bool)
+                and (not r["urgent"] or r.get("category") in CATEGORIES)]
+        if args.eval:
+            append(DATA / "frozen_safety.jsonl", [
+                {"id": f"{w}-{n:04d}", "text": r["text"], "urgent": r["urgent"],
+                 "category": r.get("category") if r["urgent"] else "none", "style": r["style"],
+                 "person": r.get("person", ""), "writer": w} for n, r in enumerate(good, 1)])
+            return 0
+        path = ROOT / "intents" / "redflags" / f"{w}.yml"
+        triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"])
+                   for r in good]
+    else:
+        if not args.eval:
+            print("dialogues are only ever evaluation data: add --eval", file=sys.stderr)
+            return 2
+        records = []
+        for n, r in enumerate(rows, 1):
+            expect = r.get("expect")
+            if isinstance(expect, str) and expect.startswith(corpus.GAP_PREFIX):
+                expect = "fallback"          # an honest gap is a fallback reply
+            if "urgent" in r:
+                expect = "safety" if r["urgent"] else None
+            elif expect not in known | {"fallback", "clarify", "safety"}:
+                print(f"skipped turn: expect {expect!r}", file=sys.stderr)
+                continue
+            records.append({"id": f"{w}-{n:04d}", "dialogue": f"{w}-{r.get('dialogue')}", "turn": int(r.get("turn") or 0),
+                            "text": r["text"], "expect": expect,
+                            "alt": [a for a in r.get("alt") or [] if not str(a).startswith(corpus.GAP_PREFIX)],
+                            "style": r["style"], "writer": w, **({"urgent": r["urgent"]} if "urgent" in r else {})})
+        append(DATA / "frozen_dialogues.jsonl", records)
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = corpus.write_writer_file(path, triples, f"written by independent writer {w}; imported with "
+                                     "tools/import_writer.py")
+    print(f"wrote {count} examples to {path.relative_to(ROOT)} ({len(rows) - count} skipped)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

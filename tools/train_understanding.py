@@ -1,0 +1,111 @@
+"""Retrain the interpreter: leave-one-writer-out cross-validation chooses the policy's bars, then
+one model is fitted on all the training data and exported to chatbot/understand/model/.
+
+Why a script and a committed artifact: the runtime must start in well under a second with no
+scikit-learn, no torch and no download; this needs the `bench` extra and takes about a minute.
+
+    .venv/bin/python tools/train_understanding.py        # or: make model
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chatbot import knowledge  # noqa: E402
+from chatbot.understand import corpus, crossval  # noqa: E402
+from chatbot.understand.classifier import CLASSIFIER_FILE, REDFLAG_FILE  # noqa: E402
+from chatbot.understand.encoder import ENCODERS, MODEL_DIR, Encoder, load_encoder  # noqa: E402
+from chatbot.understand.train import Params, fit, save  # noqa: E402
+
+
+def main() -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--encoder", choices=ENCODERS, default="minilm",
+                    help="the sentence encoder (bench/encoders.py compares them)")
+    args = ap.parse_args()
+    start = time.perf_counter()
+    k = knowledge.load(ROOT)
+    examples, problems = corpus.read(ROOT)
+    unknown = corpus.check_labels(examples, k.answers, (g.id for g in k.gaps))
+    if problems or unknown:
+        for p in problems:
+            print(p, file=sys.stderr)
+        for label in unknown:
+            print(f"intents/: unknown label '{label}' (use a topic id, gap:<id> of config/scope.yml, or out_of_domain)",
+                  file=sys.stderr)
+        return 1
+    encoder = crossval.CachedEncoder(load_encoder(args.encoder))
+    params = Params()
+    print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, "
+          f"{len({e.writer for e in examples})} writers; cross-validating...", flush=True)
+    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    interps = crossval.interpretations(probs, classes)
+    labels = [e.label for e in examples]
+    m = k.matching
+    bars, cost = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers)
+    from chatbot.decide import decide
+    outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
+    summary = crossval.summarise(labels, outcomes)
+    print(f"bars {bars.to_dict()} (cost {cost:.0f}); held-out writers: "
+          f"accuracy {summary['accuracy']:.1%}, wrong {summary['wrong']:.1%}, "
+          f"out-of-domain answered {summary['ood_answered']:.1%}")
+    fitted = fit(examples, encoder, params)
+    meta = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
+            "encoder": args.encoder,
+            "params": {"c": params.c, "embedding_scale": params.embedding_scale, "min_df": params.min_df},
+            "cv": {k: round(v, 4) for k, v in summary.items()}}
+    save(fitted, MODEL_DIR / CLASSIFIER_FILE, meta)
+    print(f"wrote {MODEL_DIR / CLASSIFIER_FILE} in {time.perf_counter() - start:.0f} s")
+    return train_redflags(encoder, params, args.encoder)
+
+
+def rules_fire(texts: list[str]) -> "np.ndarray":
+    """Which messages a rule of config/safety.yml already catches (read as the dialogue reads them)."""
+    import numpy as np
+
+    from chatbot.engine import normalizer_for
+    from chatbot.normalize import fold
+    from chatbot.safety import SafetyChecker
+    k = knowledge.load(ROOT)
+    normalizer = normalizer_for(k)
+    checker = SafetyChecker(k.safety)
+    out = []
+    for text in texts:
+        norm = normalizer.normalize(text[: k.settings.max_message_chars])
+        out.append(bool(norm.tokens) and checker.check(norm.text, " ".join(fold(text).split())) is not None)
+    return np.array(out)
+
+
+def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
+    """The red-flag detector: urgent kinds vs calm; the check-in bar keeps every held-out red flag."""
+    import numpy as np
+    start = time.perf_counter()
+    examples, problems = corpus.read_redflags(ROOT)
+    if problems:
+        print("\n".join(map(str, problems)), file=sys.stderr)
+        return 1
+    urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
+    print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
+    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    p_urgent = crossval.urgency(probs, classes)
+    ruled = rules_fire([e.text for e in examples])
+    bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled)
+    print(f"red-flag bars {bars}; held-out writers, rules and detector together: recall {got['recall']:.1%}, "
+          f"false alarms {got['false_alarms']:.2%} (rules alone: recall {got['rules_recall']:.1%}; detector alone: "
+          f"recall {got['detector_recall']:.1%}); full urgent reply for {got['urgent_recall']:.1%}")
+    fitted = fit(examples, encoder, params)
+    meta = {"bars": bars, "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
+            "encoder": encoder_name, "cv": {k: round(v, 4) for k, v in got.items()}}
+    save(fitted, MODEL_DIR / REDFLAG_FILE, meta)
+    print(f"wrote {MODEL_DIR / REDFLAG_FILE} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
