@@ -185,6 +185,11 @@ class Dialogue:
 
     def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
         """The policy: what the one learned decision says to do with this reading."""
+        handoff = self.k.settings.roles.get("handoff")
+        if handoff and interp.best.label == handoff and interp.best.probability >= self.bars.option:
+            # A request for a person wins over whatever else the message carries: being offered
+            # a human when unsure costs little, a lost request for one costs a lot.
+            return self._answer_turn(state, handoff, interp.best.probability, truncated)
         decision = decide(interp, self.bars, self.cfg.max_options)
         if decision.kind == "answer" and decision.label is not None and decision.label in self.k.answers:
             topic = self._in_subject(decision.label, state, text)
