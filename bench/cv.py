@@ -19,8 +19,9 @@ sys.path.insert(0, str(ROOT))
 
 from chatbot.decide import Bars, decide  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
-from chatbot.understand.classifier import Classifier  # noqa: E402
-from chatbot.understand.encoder import StaticEncoder  # noqa: E402
+from chatbot.understand.classifier import REDFLAG_FILE, Classifier  # noqa: E402
+from chatbot.understand.encoder import MODEL_DIR  # noqa: E402
+from chatbot.understand.encoder import load_encoder  # noqa: E402
 from chatbot.understand.interpretation import label_kind  # noqa: E402
 from chatbot.understand.train import Params  # noqa: E402
 
@@ -33,13 +34,15 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> None:
               f"{s['missed']:7.1%} {s['n_out']:5.0f} {s['ood_answered']:8.1%}")
 
 
-def run(examples: list[corpus.Example], encoder: StaticEncoder, params: Params, bars: Bars | None,
+def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params, bars: Bars | None,
         failures: int) -> float:
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
     interps = crossval.interpretations(probs, classes)
     labels = [e.label for e in examples]
     if bars is None:
-        bars, _ = crossval.choose_bars(interps, labels)
+        from chatbot import knowledge
+        m = knowledge.load(ROOT).matching
+        bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers)
     decisions = [decide(i, bars) for i in interps]
     outcomes = [crossval.outcome(l, d) for l, d in zip(labels, decisions)]
     folds = crossval.fold_names(examples)
@@ -58,17 +61,52 @@ def run(examples: list[corpus.Example], encoder: StaticEncoder, params: Params, 
     return crossval.cost(outcomes)
 
 
+def safety(encoder: crossval.CachedEncoder, params: Params) -> None:
+    """The red-flag detector and the rules together, each writer held out in turn."""
+    import numpy as np
+
+    from tools.train_understanding import rules_fire
+    shipped = Classifier.load(MODEL_DIR / REDFLAG_FILE)
+    examples, _ = corpus.read_redflags(ROOT)
+    bank = {p.stem for p in (ROOT / "intents" / "redflags").glob("*.yml")}
+    urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
+    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    p = crossval.urgency(probs, classes)
+    ruled = rules_fire([e.text for e in examples])
+    bars = shipped.meta["bars"]
+    caught = ruled | (p >= bars["checkin"])
+    print(f"\nred flags, leave-one-writer-out, shipped bars {bars}:")
+    print(f"  {'':26} {'urgent':>7} {'caught':>7} {'rules':>7} {'calm':>6} {'alarms':>7}")
+    groups: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        kind = e.label.removeprefix(corpus.URGENT_PREFIX) if urgent[i] else \
+            ("calm look-alike" if e.writer in bank else "calm ordinary")
+        for key in ("all", f"category {kind}", f"style {e.style or '-'}", f"writer {e.writer}"):
+            groups.setdefault(key, []).append(i)
+    for key, idx in groups.items():
+        ix = np.array(idx)
+        u, c = ix[urgent[ix]], ix[~urgent[ix]]
+        rec = f"{caught[u].mean():7.1%}" if len(u) else f"{'-':>7}"
+        rul = f"{ruled[u].mean():7.1%}" if len(u) else f"{'-':>7}"
+        fa = f"{caught[c].mean():7.2%}" if len(c) else f"{'-':>7}"
+        print(f"  {key:26} {len(u):7} {rec} {rul} {len(c):6} {fa}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--search", action="store_true", help="also try other values of the fit's knobs")
     ap.add_argument("--failures", type=int, default=0, help="list this many failures")
+    ap.add_argument("--safety", action="store_true", help="the red-flag detector and rules instead")
     args = ap.parse_args()
     examples, problems = corpus.read(ROOT)
     if problems:
         print("\n".join(map(str, problems)), file=sys.stderr)
         return 1
-    encoder = StaticEncoder.load()
     shipped = Classifier.load()
+    encoder = crossval.CachedEncoder(load_encoder(str(shipped.meta.get("encoder", "minilm"))))
+    if args.safety:
+        safety(encoder, Params(**shipped.meta.get("params", {})))
+        return 0
     print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, writers: "
           f"{', '.join(sorted(set(crossval.fold_names(examples))))}")
     run(examples, encoder, Params(**shipped.meta.get("params", {})), Bars.from_dict(shipped.meta["bars"]),

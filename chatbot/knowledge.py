@@ -120,9 +120,6 @@ class Lexicon:
     token_map: Mapping[str, str]
     stopwords: frozenset[str]
     vocabulary: tuple[str, ...]
-    followup_connectors: tuple[str, ...]
-    followup_pronouns: frozenset[str]
-    topic_change: tuple[str, ...]
     ordinals: Mapping[str, int]
     neither: tuple[str, ...]
     selection_filler: frozenset[str]
@@ -130,13 +127,9 @@ class Lexicon:
     no: tuple[str, ...]
     english_markers: frozenset[str]
     foreign_markers: frozenset[str]
-    domain_terms: frozenset[str]
-    light_words: frozenset[str]
     inflections: frozenset[str] = frozenset()
     uninflected: frozenset[str] = frozenset()     # words with no other forms ("should": "shoulder" is another word)
     common_words: frozenset[str] = frozenset()    # real English words, never typo-corrected into others
-    alternatives: frozenset[str] = frozenset()    # "or", "versus": two things set side by side
-    followup_relations: frozenset[str] = frozenset()  # "before", "after": the last topic set beside another
 
 
 @dataclass(frozen=True)
@@ -516,10 +509,9 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
     doc = r.mapping(path, r.load(path), "the lexicon file") or LineDict()
-    keys = {"contractions", "token_map", "stopwords", "vocabulary", "followup_connectors", "followup_pronouns",
-            "topic_change", "ordinals", "neither", "selection_filler", "yes", "no", "english_markers", "foreign_markers", "domain_terms",
-            "light_words"}
-    r.keys(path, doc, keys | {"inflections", "uninflected", "alternatives", "followup_relations"}, keys, "lexicon")
+    keys = {"contractions", "token_map", "stopwords", "vocabulary", "ordinals", "neither", "selection_filler", "yes", "no",
+            "english_markers", "foreign_markers"}
+    r.keys(path, doc, keys | {"inflections", "uninflected"}, keys, "lexicon")
 
     def pairs(key: str) -> dict[str, str]:
         value = doc.get(key) or {}
@@ -539,13 +531,9 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
         return tuple(w.lower() for w in r.strings(path, doc, key, "lexicon"))
 
     return Lexicon(pairs("contractions"), pairs("token_map"), frozenset(words("stopwords")), words("vocabulary"),
-                   words("followup_connectors"), frozenset(words("followup_pronouns")), words("topic_change"),
                    ordinals, words("neither"), frozenset(words("selection_filler")), words("yes"), words("no"),
                    frozenset(words("english_markers")), frozenset(words("foreign_markers")),
-                   frozenset(words("domain_terms")), frozenset(words("light_words")),
-                   frozenset(words("inflections")), frozenset(words("uninflected")),
-                   alternatives=frozenset(words("alternatives")),
-                   followup_relations=frozenset(words("followup_relations")))
+                   frozenset(words("inflections")), frozenset(words("uninflected")))
 
 
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:

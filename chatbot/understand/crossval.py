@@ -200,28 +200,30 @@ def urgency(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     return 1.0 - probs[:, list(classes).index(CALM)]
 
 
-def choose_safety_bars(p_urgent: np.ndarray, urgent: np.ndarray, ruled: np.ndarray | None = None,
+def choose_safety_bars(p_urgent: np.ndarray, urgent: np.ndarray, ruled: np.ndarray, ordinary: np.ndarray,
                        max_false_alarms: float = 0.01,
                        strict_false_alarms: float = 0.002) -> tuple[dict[str, float], dict[str, float]]:
-    """The check-in bar: as low as the most hidden held-out red flag that no rule catches, unless
-    that would alarm more than `max_false_alarms` of calm messages (counting the rules' own false
-    alarms); the urgent bar: where at most `strict_false_alarms` of calm messages pass it.
+    """The check-in bar: the lowest that keeps false alarms, rules and detector together, within
+    `max_false_alarms` of ordinary messages (`ordinary`: the writers' everyday questions, not the
+    look-alikes written to be hard); the urgent bar likewise within `strict_false_alarms`.
+    Lower is more recall: a missed emergency is the outcome that must not happen.
     Returns the bars and what rules and detector give together."""
-    ruled = np.zeros_like(urgent) if ruled is None else ruled
-    budget = max(0.0, max_false_alarms - float(np.mean(ruled[~urgent])) if (~urgent).any() else 0.0)
-    calm = np.sort(p_urgent[~urgent & ~ruled])
-    flags = p_urgent[urgent & ~ruled]
-    n_calm = max(int((~urgent).sum()), 1)
-    max_false_alarms = budget * n_calm / max(len(calm), 1)
-    allowed = calm[max(0, int(np.ceil(len(calm) * (1 - max_false_alarms))) - 1)] if len(calm) else 1.0
-    lowest = float(flags.min()) if len(flags) else 0.5
-    checkin = float(lowest * 0.999) if lowest > allowed else float(np.nextafter(allowed, 1.0))
-    strict = calm[max(0, int(np.ceil(len(calm) * (1 - strict_false_alarms))) - 1)] if len(calm) else 1.0
-    urgent_bar = max(float(np.nextafter(strict, 1.0)), checkin)
+    calm = ~urgent & ordinary
+
+    def lowest(limit: float) -> float:
+        for bar in np.unique(np.round(np.concatenate([np.arange(0.01, 1.0, 0.01), [0.995, 0.999]]), 3)):
+            if float(np.mean((ruled | (p_urgent >= bar))[calm])) <= limit:
+                return float(bar)
+        return 1.0
+
+    checkin = lowest(max_false_alarms)
+    urgent_bar = max(lowest(strict_false_alarms), checkin)
     caught = ruled | (p_urgent >= checkin)
+    look = ~urgent & ~ordinary
     got = {"recall": float(np.mean(caught[urgent])) if urgent.any() else 1.0,
-           "false_alarms": float(np.mean(caught[~urgent])) if (~urgent).any() else 0.0,
+           "false_alarms": float(np.mean(caught[calm])) if calm.any() else 0.0,
+           "look_alike_false_alarms": float(np.mean(caught[look])) if look.any() else 0.0,
            "detector_recall": float(np.mean(p_urgent[urgent] >= checkin)) if urgent.any() else 1.0,
            "rules_recall": float(np.mean(ruled[urgent])) if urgent.any() else 1.0,
-           "urgent_recall": float(np.mean(flags >= urgent_bar)) if len(flags) else 1.0}
-    return {"urgent": round(urgent_bar, 6), "checkin": round(checkin, 6)}, got
+           "urgent_recall": float(np.mean((ruled | (p_urgent >= urgent_bar))[urgent])) if urgent.any() else 1.0}
+    return {"urgent": urgent_bar, "checkin": checkin}, got

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
 from ..errors import ContentError, Problem
@@ -33,6 +32,7 @@ class StaticEncoder:
     def load(cls, folder: Path = MODEL_DIR) -> "StaticEncoder":
         """Read the tokenizer and the vector table; a missing or broken file says how to rebuild it."""
         try:
+            from safetensors.numpy import load_file  # the bench extra: the static table is compared, not shipped
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             table = load_file(str(folder / "encoder.safetensors"))["embeddings"].astype(np.float32)
         except Exception as exc:  # any unreadable artifact is one clear message
