@@ -279,9 +279,10 @@ class Dialogue:
                      confidence=confidence)
 
     def _gap_reply(self, gap: Gap, interp: Interpretation) -> Reply:
-        """"I don't have that", the care team, and the topics it relates to (the gap's own first)."""
-        near = [r.label for r in interp.topics() if r.probability >= self.bars.option and not self._is_small_talk(r.label)]
-        related = list(dict.fromkeys([*gap.related, *near]))
+        """"I don't have that", the care team, and the related topics: the one the question is
+        most about first, then the gap's own."""
+        near = [r.label for r in interp.topics() if not self._is_small_talk(r.label)][:1]
+        related = list(dict.fromkeys([*near, *gap.related]))
         return self._fallback(self.k.message("gap", gap=gap.says), self._options(related[: self.cfg.max_options]))
 
     def _fallback(self, text: str, suggestions: tuple[Option, ...] = ()) -> Reply:
