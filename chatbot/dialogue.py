@@ -13,7 +13,7 @@ from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .normalize import Normalized, Normalizer, fold
 from .records import evolve
 from .reply import Option, Reply, SourceRef
-from .safety import SafetyChecker
+from .safety import SafetyChecker, SafetyHit
 from .understand import Interpretation, Interpreter
 from .understand.corpus import GAP_PREFIX
 
@@ -65,9 +65,7 @@ class Dialogue:
         self.cfg = knowledge.matching
         self.lex = knowledge.lexicon
         self.bars = Bars.from_dict(interpreter.classifier.meta["bars"])
-        detector = interpreter.redflags
-        self.safety_bars = {k: float(v) for k, v in detector.meta["bars"].items()} if detector else \
-            {"urgent": 2.0, "checkin": 2.0}
+        self.safety_bars = {k: float(v) for k, v in interpreter.redflags.meta["bars"].items()}
         self._gaps = {g.id: g for g in knowledge.gaps}
         self._subject_words = {name: frozenset(fold(w) for w in g.subject) for name, g in knowledge.settings.groups.items()}
         self._counterpart: dict[tuple[str, str], str] = {}
@@ -141,12 +139,20 @@ class Dialogue:
 
         return self._act(state, interp, truncated, text[:limit])
 
-    def _urgent(self, norm: Normalized, text: str, interp: Interpretation, state: State) -> Reply | None:
-        """Urgent help first: a rule that fires, or the detector's probability past its bars."""
+    def rule_hit(self, text: str, state: State = State()) -> SafetyHit | None:
+        """The red-flag rule that fires on a message, as a turn reads it (training counts these)."""
+        norm = self.normalizer.normalize(text[: self.k.settings.max_message_chars])
+        return self._rule_hit(norm, text, state) if norm.tokens else None
+
+    def _rule_hit(self, norm: Normalized, text: str, state: State) -> SafetyHit | None:
         # A rule may lean on the last topic: "I'm on it now and I've got a temperature" after
         # chemotherapy is read with that topic's title too.
-        hit = self.safety.check(norm.text, " ".join(fold(text).split()),
-                                topic=self._title_text.get(state.last_intent or "", ""))
+        return self.safety.check(norm.text, " ".join(fold(text).split()),
+                                 topic=self._title_text.get(state.last_intent or "", ""))
+
+    def _urgent(self, norm: Normalized, text: str, interp: Interpretation, state: State) -> Reply | None:
+        """Urgent help first: a rule that fires, or the detector's probability past its bars."""
+        hit = self._rule_hit(norm, text, state)
         if hit:
             return Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
         category = interp.urgent_category or "emergency"
@@ -227,19 +233,19 @@ class Dialogue:
             return False
         return None
 
+    def _said(self, norm: Normalized) -> tuple[list[str], str]:
+        """A short reply's words, and the same without fillers ("the second one please")."""
+        said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
+        core = [w for w in said if w not in self.lex.selection_filler] or said
+        return said, " ".join(core)
+
     def _ordinal(self, norm: Normalized) -> int | None:
         """The position a bare "2", "the second one" or "last" names, else None."""
-        said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
-        core = [w for w in said if w not in self.lex.selection_filler] or said
-        phrase = " ".join(core)
-        if phrase in self.lex.ordinals or (len(core) == 1 and core[0] in self.lex.ordinals):
-            return self.lex.ordinals[phrase if phrase in self.lex.ordinals else core[0]]
-        return None
+        _, phrase = self._said(norm)
+        return self.lex.ordinals.get(phrase)
 
     def _select(self, norm: Normalized, interp: Interpretation, options: tuple[str, ...]) -> str | None:
-        said = re.sub(r"[^\w\s]", " ", fold(norm.raw)).split()
-        core = [w for w in said if w not in self.lex.selection_filler] or said
-        phrase = " ".join(core)
+        said, phrase = self._said(norm)
         pos = self._ordinal(norm)
         if pos is not None:
             if -len(options) <= pos <= len(options) and pos != 0:

@@ -171,6 +171,10 @@ class SafetyConfig:
     informational: tuple[re.Pattern[str], ...]
     personal: tuple[re.Pattern[str], ...]
     messages: Mapping[str, str]
+    # The red-flag detector's bars are chosen in training within these shares of ordinary
+    # messages alarmed: any safety reply, and the full urgent reply.
+    max_false_alarms: float = 0.01
+    max_urgent_false_alarms: float = 0.002
 
 
 @dataclass(frozen=True)
@@ -552,7 +556,15 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
 
 
 def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
-    doc = r.document(path, "safety", {"informational", "personal", "messages", "rules"}, {"messages", "rules"}) or LineDict()
+    doc = r.document(path, "safety", {"informational", "personal", "messages", "rules", "detector"},
+                     {"messages", "rules", "detector"}) or LineDict()
+    detector = doc.get("detector")
+    if not isinstance(detector, LineDict):
+        detector = LineDict()
+    r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms"},
+           {"max_false_alarms", "max_urgent_false_alarms"}, "safety: detector")
+    limits = [r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
+              for k in ("max_false_alarms", "max_urgent_false_alarms")]
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for needed in SAFETY_MESSAGES:
         if needed not in messages:
@@ -579,7 +591,7 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
         rules.append(SafetyRule(r.text(path, node, "id", what), category, tuple(groups),
                                 bool(node.get("always", False)), messages.get(category, "")))
     return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
-                        r.patterns(path, doc, "personal", "safety"), messages)
+                        r.patterns(path, doc, "personal", "safety"), messages, *limits)
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:

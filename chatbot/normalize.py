@@ -150,18 +150,6 @@ class Normalizer:
         out = self._apply_synonyms(corrected)
         return Normalized(raw, tuple(out), tuple(fixes), self._foreign(tokens, raw))
 
-    def near(self, words: Iterable[str]) -> frozenset[str]:
-        """Known words that are misspellings of one of `words` (by the typo rule)."""
-        words = set(words)
-        targets = _by_initial(w for w in words if _ALPHA.match(w))
-        out = set()
-        for tok in self.known.difference(words):
-            if len(tok) >= self._min_length and _ALPHA.match(tok) and tok[0] in targets:
-                if process.extractOne(tok, targets[tok[0]], scorer=fuzz.ratio, processor=None,
-                                      score_cutoff=self._cutoff(tok)) is not None:
-                    out.add(tok)
-        return frozenset(out)
-
     def phrase(self, text: str) -> tuple[str, ...]:
         """Canonical tokens of content text (examples, titles): only known misspellings corrected."""
         tokens: list[str] = []

@@ -69,20 +69,12 @@ def main() -> int:
 
 
 def rules_fire(texts: list[str]) -> "np.ndarray":
-    """Which messages a rule of config/safety.yml already catches (read as the dialogue reads them)."""
+    """Which messages a rule of config/safety.yml already catches, read as a turn reads them."""
     import numpy as np
 
-    from chatbot.engine import normalizer_for
-    from chatbot.normalize import fold
-    from chatbot.safety import SafetyChecker
-    k = knowledge.load(ROOT)
-    normalizer = normalizer_for(k)
-    checker = SafetyChecker(k.safety)
-    out = []
-    for text in texts:
-        norm = normalizer.normalize(text[: k.settings.max_message_chars])
-        out.append(bool(norm.tokens) and checker.check(norm.text, " ".join(fold(text).split())) is not None)
-    return np.array(out)
+    from chatbot.engine import Engine
+    dialogue = Engine(knowledge.load(ROOT)).dialogue
+    return np.array([dialogue.rule_hit(t) is not None for t in texts])
 
 
 def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
@@ -100,7 +92,9 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     p_urgent = crossval.urgency(probs, classes)
     ruled = rules_fire([e.text for e in examples])
     ordinary = np.array([e.writer not in bank for e in examples])
-    bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary)
+    limits = knowledge.load(ROOT).safety
+    bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary, limits.max_false_alarms,
+                                            limits.max_urgent_false_alarms)
     print(f"red-flag bars {bars}; held-out writers, rules and detector together: recall {got['recall']:.1%}, "
           f"false alarms {got['false_alarms']:.2%} of ordinary messages, {got['look_alike_false_alarms']:.1%} of "
           f"look-alikes (rules alone: recall {got['rules_recall']:.1%}; detector alone: recall "

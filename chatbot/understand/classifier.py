@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ..errors import ContentError, Problem
 from .encoder import MODEL_DIR
-from .features import LexicalFeatures
+from .features import LexicalFeatures, words
 
 CLASSIFIER_FILE = "classifier.npz"
 REDFLAG_FILE = "redflags.npz"
@@ -48,6 +48,10 @@ class Classifier:
         features = LexicalFeatures({f: i for i, f in enumerate(vocabulary)}, idf)
         return cls(classes, features, w_lex, w_emb, bias, meta)
 
+    def probabilities(self, folded: str, vector: NDArray[np.float32]) -> NDArray[np.float32]:
+        """P(label | message) for a folded message and its sentence vector."""
+        return softmax(self.logits(folded, vector))
+
     @cached_property
     def index(self) -> dict[str, int]:
         """Each label's column."""
@@ -61,10 +65,9 @@ class Classifier:
             out = out + weights @ self.w_lex[idx]
         return out
 
-    def known_share(self, text: str) -> float:
-        """How much of the message's word features the vocabulary knows (evidence, not a decision)."""
-        from .features import fold, words
-        ws = words(fold(text))
+    def known_share(self, folded: str) -> float:
+        """How much of a folded message's words the vocabulary knows (evidence, not a decision)."""
+        ws = words(folded)
         if not ws:
             return 0.0
         vocab = self.features.vocabulary

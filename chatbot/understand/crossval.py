@@ -7,15 +7,16 @@ import itertools
 import sys
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from ..decide import Bars, Decision, decide
-from .corpus import Example
+from .classifier import Classifier
+from .corpus import CALM, Example
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
+from .features import LexicalFeatures, fold
 from .interpreter import RANKING_SIZE
 from .train import Params, fit
 
@@ -23,13 +24,6 @@ from .train import Params, fit
 # answered costs five missed answers; a clarifying question half of one when it offers the answer.
 WRONG_COST = 5.0
 CLARIFY_COST = 0.5
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one decision scores against its label."""
-
-    name: str     # right | wrong | clarify_right | clarify_wrong | missed | ood_answered | ood_right
 
 
 def outcome(label: str, decision: Decision) -> str:
@@ -83,11 +77,6 @@ class CachedEncoder:
 def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
                 progress: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
     """P(label | text) for every example from a model trained without its writer."""
-    from .interpreter import Interpreter
-    from .classifier import Classifier
-    from .features import LexicalFeatures, fold
-    from .classifier import softmax
-
     if not isinstance(encoder, CachedEncoder):
         encoder = CachedEncoder(encoder)  # type: ignore[assignment]
     classes = tuple(sorted({e.label for e in examples}))
@@ -101,11 +90,11 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
         fitted = fit(train, encoder, params)
         clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
                          fitted.w_lex, fitted.w_emb, fitted.bias, {})
-        interp = Interpreter(encoder, clf)
         cols = [classes.index(c) for c in fitted.classes]
         for row, (e, f) in enumerate(zip(examples, folds)):
             if f == writer:
-                probs[row, cols] = interp.probabilities(e.text)
+                folded = fold(e.text)
+                probs[row, cols] = clf.probabilities(folded, encoder.encode(folded))
     if progress and sys.stderr.isatty():
         print(file=sys.stderr)
     return probs, classes
@@ -125,8 +114,8 @@ def fold_names(examples: Sequence[Example]) -> list[str]:
             for e in examples]
 
 
-def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wrong: float = 0.01,
-                max_ood_answered: float = 0.008) -> tuple[Bars, float]:
+def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wrong: float,
+                max_ood_answered: float) -> tuple[Bars, float]:
     """The bars that answer the most held-out questions right while wrong answers stay at or
     under `max_wrong` of in-scope questions and answered out-of-domain or gap questions at or
     under `max_ood_answered`; ties (or no bars within both) go to the lowest harm-weighted cost.
@@ -198,13 +187,12 @@ def by_group(keys: Sequence[str], labels: Sequence[str], outcomes: Sequence[str]
 
 def urgency(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
     """P(urgent) per row: one minus the calm column."""
-    from .corpus import CALM
     return 1.0 - probs[:, list(classes).index(CALM)]
 
 
 def choose_safety_bars(p_urgent: np.ndarray, urgent: np.ndarray, ruled: np.ndarray, ordinary: np.ndarray,
-                       max_false_alarms: float = 0.01,
-                       strict_false_alarms: float = 0.002) -> tuple[dict[str, float], dict[str, float]]:
+                       max_false_alarms: float,
+                       strict_false_alarms: float) -> tuple[dict[str, float], dict[str, float]]:
     """The check-in bar: the lowest that keeps false alarms, rules and detector together, within
     `max_false_alarms` of ordinary messages (`ordinary`: the writers' everyday questions, not the
     look-alikes written to be hard); the urgent bar likewise within `strict_false_alarms`.

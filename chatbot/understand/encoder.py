@@ -105,24 +105,7 @@ class OnnxEncoder:
         return np.stack([self.encode(t) for t in texts]) if texts else np.zeros((0, self.dims), np.float32)
 
 
-@dataclass(frozen=True)
-class StackedEncoder:
-    """Several encoders side by side: their unit vectors, concatenated."""
-
-    parts: tuple[StaticEncoder | OnnxEncoder, ...]
-
-    @property
-    def dims(self) -> int:
-        return sum(p.dims for p in self.parts)
-
-    def encode(self, text: str) -> Vector:
-        return np.concatenate([p.encode(text) for p in self.parts])
-
-    def encode_many(self, texts: list[str]) -> NDArray[np.float32]:
-        return np.concatenate([p.encode_many(texts) for p in self.parts], axis=1)
-
-
-Encoder = StaticEncoder | OnnxEncoder | StackedEncoder
+Encoder = StaticEncoder | OnnxEncoder
 ENCODERS = ("minilm", "static")
 
 
@@ -134,9 +117,3 @@ def load_encoder(name: str, folder: Path = MODEL_DIR) -> Encoder:
         return OnnxEncoder(folder)
     raise ContentError([Problem(str(folder), None, f"unknown encoder '{name}' in the trained model",
                                 f"retrain with one of: {', '.join(ENCODERS)} (make model)")])
-
-
-def describe(folder: Path = MODEL_DIR) -> dict[str, object]:
-    """Where the encoder came from (licence, method), for `--version` and the docs."""
-    result: dict[str, object] = json.loads((folder / "encoder.json").read_text(encoding="utf-8"))
-    return result

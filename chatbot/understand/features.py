@@ -4,28 +4,20 @@ training and at run time, so spelling slips and unseen word forms still share mo
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..normalize import fold
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u2018`\u00b4\u02bc"})
 CHAR_MIN, CHAR_MAX = 2, 5
 
 
-def fold(text: str) -> str:
-    """Lower case, accents off, one kind of apostrophe."""
-    text = text.translate(_APOSTROPHES).lower()
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return text
-
-
 def words(text: str) -> list[str]:
-    """The words of a folded message ("don't" stays one word)."""
+    """The words of a folded message (`chatbot.normalize.fold`; "don't" stays one word)."""
     return _WORD.findall(text)
 
 

@@ -23,7 +23,7 @@ class Interpreter:
 
     encoder: Encoder
     classifier: Classifier
-    redflags: Classifier | None = None  # the red-flag detector (calm vs kinds of urgent)
+    redflags: Classifier                # the red-flag detector (calm vs kinds of urgent)
 
     @classmethod
     def load(cls, folder: Path = MODEL_DIR) -> "Interpreter":
@@ -45,14 +45,7 @@ class Interpreter:
         folded = fold(text)
         return self._topics(folded, self.encoder.encode(folded), prior)
 
-    def urgency(self, text: str) -> tuple[float, str | None]:
-        """P(urgent) and the most likely kind of urgent help, from the red-flag detector."""
-        folded = fold(text)
-        return self._urgency(folded, self.encoder.encode(folded))
-
     def _urgency(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
-        if self.redflags is None:
-            return 0.0, None
         p = softmax(self.redflags.logits(folded, vector))
         calm = self.redflags.index.get(CALM)
         urgent = 1.0 - float(p[calm]) if calm is not None else 1.0
