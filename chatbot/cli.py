@@ -17,15 +17,18 @@ def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
     """Run the HTTP API; refuse to start unauthenticated anywhere but loopback."""
+    import os
     from dataclasses import replace
 
     try:
         import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
 
         from . import server, server_config, store
     except ImportError as exc:
         raise ChatbotError(f"the HTTP API needs the server extra ({exc.name} is missing): "
                            "pip install '.[server]'") from exc
+    from .knowledge import CONFIG_ENV, CONTENT_ENV
     from .paths import store_spec
 
     cfg = server_config.load(args.content, args.config)
@@ -34,11 +37,34 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
         app = server.create_app(engine, store.SQLiteStore(":memory:"), cfg)
         print(json.dumps(app.openapi(), indent=2, sort_keys=True))
         return 0
-    if not cfg.tokens and not cfg.loopback:
-        raise ChatbotError(f"refusing to start: no bearer tokens are configured and {cfg.host} is not loopback; "
-                           "set server.tokens in your --config file or SARCOMA_CHAT_TOKENS=client=token")
-    app = server.create_app(engine, store.open_store(store_spec(cfg.store)), cfg)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning")
+    server_config.require_auth(cfg, cfg.host)
+    spec = store_spec(cfg.store)
+    if args.workers > 1 and not spec.startswith(("redis://", "rediss://", "unix://")):
+        raise ChatbotError(f"--workers {args.workers} needs the Redis store (SQLite serves one process): "
+                           "pass --store redis://host:port/db or set server.store")
+    sessions = store.open_store(spec, cfg.retention_s)      # checks the store (reachable, not damaged) first
+    address = f"[{cfg.host}]:{cfg.port}" if ":" in cfg.host else f"{cfg.host}:{cfg.port}"
+    print(server.banner(engine, sessions, cfg, address, args.workers), flush=True)
+    logging = {**LOGGING_CONFIG, "loggers": {
+        "uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"level": "WARNING"},
+        "uvicorn.access": {"handlers": ["access"], "level": "INFO" if args.access_log else "WARNING",
+                           "propagate": False}}}
+    options: dict[str, object] = {"host": cfg.host, "port": cfg.port, "log_config": logging, "log_level": None,
+                                  "access_log": args.access_log, "server_header": False}
+    if args.workers > 1:
+        # Each worker builds its app with the factory, from the same settings passed down in its environment.
+        os.environ[server_config.STORE_ENV] = spec
+        os.environ[server.BANNER_ENV] = "1"
+        if args.content:
+            os.environ[CONTENT_ENV] = str(args.content)
+        if args.config:
+            os.environ[CONFIG_ENV] = str(args.config)
+        if not cfg.tokens:
+            os.environ[server_config.LOOPBACK_ENV] = "1"          # require_auth above saw the loopback host
+        uvicorn.run("chatbot.server:app_from_env", factory=True, workers=args.workers, **options)  # type: ignore[arg-type]
+    else:
+        uvicorn.run(server.create_app(engine, sessions, cfg), **options)  # type: ignore[arg-type]
     return 0
 
 
@@ -81,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", help="address to bind (default from config/server.yml: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--store", help="sqlite:PATH or redis://host:port/db")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (more than 1 needs the Redis store)")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false",
+                       help="do not log each request (logged paths have session ids masked)")
     serve.add_argument("--openapi", action="store_true", help="print the OpenAPI schema as JSON and exit")
     evaluate = sub.add_parser("eval", help="score the bot on a labelled JSON Lines file (score.py's metrics)")
     evaluate.add_argument("file")

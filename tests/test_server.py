@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -22,9 +26,10 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from chatbot import server, server_config  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
-from chatbot.store import RedisStore, SessionStore, SQLiteStore  # noqa: E402
+from chatbot.errors import ChatbotError  # noqa: E402
+from chatbot.store import RedisStore, SessionStore, SQLiteStore, StoreError  # noqa: E402
 
-from .conftest import ROOT  # noqa: E402
+from .conftest import ROOT, load_data  # noqa: E402
 
 TOKENS = {"nurse-console": "n" * 32, "web-widget": "w" * 32}
 A = {"Authorization": f"Bearer {TOKENS['nurse-console']}"}
@@ -242,3 +247,261 @@ def test_undecodable_body_is_a_json_400(engine: Engine, tmp_path: Path, cfg: ser
     r = c.post("/v1/sessions", content=b"\xff\x15R\xfe0", headers={**A, "Content-Type": "application/json"})
     assert r.status_code == 400
     assert r.json() == {"error": "There was an error parsing the body"}
+
+
+# --------------------------------------------------------------------------- hardening (audit findings)
+def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """A throw-away redis-server on loopback (for tests that stop it)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.mark.parametrize("case", load_data("server_tokens.yml")["cases"], ids=lambda c: c["says"])
+def test_a_malformed_token_list_stops_start_up(case: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SARCOMA_CHAT_TOKENS", case["value"])
+    with pytest.raises(ChatbotError) as err:
+        server_config.load(ROOT)
+    message = str(err.value)
+    assert "SARCOMA_CHAT_TOKENS (environment variable)" in message and case["says"] in message
+    assert "server.yml" not in message
+    assert not any(len(t) >= 16 and t in message for t in re.split("[,=]", case["value"]))
+
+
+def test_a_short_token_in_a_config_file_names_that_file(tmp_path: Path) -> None:
+    deploy = tmp_path / "deploy.yml"
+    deploy.write_text("server:\n  tokens:\n    console: abc\n", encoding="utf-8")
+    with pytest.raises(ChatbotError) as err:
+        server_config.load(ROOT, deploy)
+    assert f"{deploy}:3: server: the token for 'console' is 3 characters, shorter than 16" in str(err.value)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_uvicorn_factory_refuses_to_start_without_tokens(workers: str) -> None:
+    """README's multi-worker command used to serve anyone with no tokens at all; now it stops (no restart loop)."""
+    uvicorn = Path(sys.executable).parent / "uvicorn"
+    env = {k: v for k, v in os.environ.items() if k not in ("SARCOMA_CHAT_TOKENS", "SARCOMA_CHAT_LOOPBACK_ONLY")}
+    out = subprocess.run([str(uvicorn), "--factory", "chatbot.server:app_from_env", "--host", "0.0.0.0",
+                          "--port", str(free_port()), "--workers", workers], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == (3 if workers == "1" else 0)          # uvicorn's supervisor exits 0 when it gives up
+    assert "refusing to start: no bearer tokens are configured" in out.stderr
+    assert "SARCOMA_CHAT_LOOPBACK_ONLY=1" in out.stderr
+
+
+def test_without_tokens_only_callers_on_this_machine_are_answered(engine: Engine, tmp_path: Path,
+                                                                  cfg: server_config.ServerConfig) -> None:
+    app = server.create_app(engine, SQLiteStore(tmp_path / "s.db"), replace(cfg, tokens={}))
+    assert TestClient(app, client=("10.1.2.3", 4000)).post("/v1/sessions", json={}).status_code == 403
+    assert TestClient(app, client=("127.0.0.1", 4000)).post("/v1/sessions", json={}).status_code == 201
+
+
+def test_sessions_per_client_are_capped(engine: Engine, store_spec: str, cfg: server_config.ServerConfig) -> None:
+    c = client_for(engine, store_spec, replace(cfg, sessions_per_client=3))
+    first = [start(c) for _ in range(3)]
+    r = c.post("/v1/sessions", json={}, headers=A)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
+    assert "3 open sessions" in r.json()["error"]
+    start(c, B)                                           # another client is not affected
+    assert c.delete(f"/v1/sessions/{first[0]}", headers=A).status_code == 204
+    start(c)                                              # ending one frees a place
+
+
+def test_the_rate_is_counted_after_ownership_and_shared_by_workers(engine: Engine, store_spec: str,
+                                                                    cfg: server_config.ServerConfig) -> None:
+    clock = Clock()
+    limited = replace(cfg, messages_per_minute=3)
+    one, two = client_for(engine, store_spec, limited, clock), client_for(engine, store_spec, limited, clock)
+    sid = start(one)
+    for _ in range(10):                                   # another client cannot use up this session's rate
+        assert say(two, sid, "hi", headers=B).status_code == 404
+    assert say(one, sid, "hi").status_code == 200
+    assert say(two, sid, "hi").status_code == 200         # the second worker counts the same messages
+    assert say(one, sid, "hi").status_code == 200
+    r = say(two, sid, "hi")
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+
+
+def test_requests_for_unknown_sessions_leave_nothing_behind(engine: Engine, store_spec: str,
+                                                            cfg: server_config.ServerConfig) -> None:
+    store = make_store(store_spec)
+    c = TestClient(server.create_app(engine, store, cfg, clock=Clock()))
+    keys_before = set(store.r.keys("*")) if isinstance(store, RedisStore) else set()
+    for i in range(300):
+        assert say(c, f"no-such-session-{i}", "hi").status_code == 404
+    if isinstance(store, RedisStore):
+        assert set(store.r.keys("*")) == keys_before
+    else:
+        assert store._locks == {}
+        assert store._db().execute("SELECT COUNT(*) FROM hits").fetchone()[0] == 0
+
+
+def test_a_redis_outage_is_a_json_503_and_readiness_says_so(engine: Engine, tmp_path: Path,
+                                                             cfg: server_config.ServerConfig) -> None:
+    port = free_port()
+    proc = start_redis(port, tmp_path)
+    try:
+        c = client_for(engine, f"redis://127.0.0.1:{port}/0", cfg)
+        sid = start(c)
+        assert c.get("/v1/health/ready").json()["status"] == "ok"
+        proc.terminate()
+        proc.wait(timeout=10)
+        r = say(c, sid, "hello")
+        assert (r.status_code, r.headers["content-type"]) == (503, "application/json")
+        assert r.json() == {"error": "the session store is unavailable; try again shortly"}
+        assert int(r.headers["Retry-After"]) > 0
+        for path in ("/v1/health/ready", "/v1/health"):
+            ready = c.get(path)
+            assert ready.status_code == 503 and ready.json()["status"] == "unavailable"
+        assert c.get("/v1/health/live").json()["status"] == "ok"
+        proc = start_redis(port, tmp_path)
+        assert c.get("/v1/health/ready").status_code == 200
+        assert say(c, start(c), "hello").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_health_names_the_store_kind_never_its_path(engine: Engine, store_spec: str,
+                                                    cfg: server_config.ServerConfig) -> None:
+    body = client_for(engine, store_spec, cfg).get("/v1/health").json()
+    assert body["status"] == "ok" and body["store"] in ("sqlite", "redis") and len(body["content"]) == 12
+    assert "/" not in json.dumps(body) and "127.0.0.1" not in json.dumps(body)
+
+
+def test_a_damaged_sqlite_file_is_refused_at_start(tmp_path: Path) -> None:
+    bad = tmp_path / "sessions.sqlite3"
+    bad.write_bytes(b"SQLite format 3\x00" + b"\x13" * 4000)
+    with pytest.raises(StoreError) as err:
+        SQLiteStore(bad)
+    assert f"the session database {bad} is damaged" in str(err.value) and "move the file aside" in str(err.value)
+
+
+def test_a_failing_database_is_a_json_503(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
+    path = tmp_path / "s.db"
+    c = client_for(engine, str(path), cfg)
+    sid = start(c)
+    sqlite3.connect(path).execute("DROP TABLE sessions")          # the file changed under the server
+    r = say(c, sid, "hello")
+    assert r.status_code == 503 and r.json()["error"] == "the session store is unavailable; try again shortly"
+    assert c.get("/v1/health/ready").status_code == 503
+
+
+def test_a_stuck_session_is_a_json_503(engine: Engine, store_spec: str, cfg: server_config.ServerConfig) -> None:
+    store = make_store(store_spec)
+    c = TestClient(server.create_app(engine, store, replace(cfg, busy_wait_s=0.2), clock=Clock()))
+    sid = start(c)
+    with store.lock(sid):                                 # a turn that never finishes
+        r = say(c, sid, "hello")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert r.json() == {"error": "this session is still answering an earlier message; try again shortly"}
+    assert say(c, sid, "hello").status_code == 200
+
+
+def test_an_unexpected_error_is_a_json_500(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
+    class Broken:
+        knowledge = engine.knowledge
+
+        def respond(self, *_: Any) -> Any:
+            raise RuntimeError("boom")
+
+    app = server.create_app(Broken(), SQLiteStore(tmp_path / "s.db"), cfg)  # type: ignore[arg-type]
+    c = TestClient(app, raise_server_exceptions=False)
+    r = say(c, start(c), "hello")
+    assert (r.status_code, r.json()) == (500, {"error": "internal error; it has been logged"})
+
+
+@pytest.mark.parametrize("body, says", [
+    (b'{"text": ', "the request body is not valid JSON: "),
+    (b"hello", "the request body is not valid JSON: "),
+])
+def test_a_body_that_is_not_json_gets_a_readable_error(engine: Engine, tmp_path: Path,
+                                                       cfg: server_config.ServerConfig, body: bytes,
+                                                       says: str) -> None:
+    c = client_for(engine, str(tmp_path / "s.db"), cfg)
+    r = c.post(f"/v1/sessions/{start(c)}/messages", content=body, headers={**A, "Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"].startswith(says), r.text
+    assert "at character" in r.json()["error"]
+
+
+def test_session_files_are_private(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
+    path = tmp_path / "state" / "sessions.sqlite3"
+    path.parent.mkdir()
+    path.touch(mode=0o644)
+    path.chmod(0o644)                                     # an old file, readable by everyone
+    c = client_for(engine, str(path), cfg)
+    say(c, start(c), "hello")
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        assert name.exists() and stat.S_IMODE(name.stat().st_mode) == 0o600, name
+
+
+def test_redis_keys_expire_after_the_retention(engine: Engine, redis_url: str,
+                                               cfg: server_config.ServerConfig) -> None:
+    store = RedisStore(redis_url, retention_s=cfg.retention_s)
+    store.r.flushdb()
+    c = TestClient(server.create_app(engine, store, cfg))
+    say(c, start(c), "hello")
+    for key in store.r.keys("*"):
+        ttl = store.r.ttl(key)
+        if ":index:" in key:
+            continue                                      # the purge indexes: their entries are removed by purge
+        assert 0 < ttl <= cfg.retention_s, key
+        if ":session:" in key or ":turns:" in key:
+            assert ttl > cfg.retention_s - 60, key
+
+
+@pytest.mark.parametrize("path, logged", [
+    ("/v1/sessions/Qk3xYz0123456789abcdEF/messages", "/v1/sessions/Qk3x…/messages"),
+    ("/v1/sessions/Qk3xYz0123456789abcdEF", "/v1/sessions/Qk3x…"),
+    ("/v1/sessions", "/v1/sessions"),
+    ("/v1/health", "/v1/health"),
+])
+def test_logged_paths_hide_session_ids(path: str, logged: str) -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST", path, "1.1", 200), None)
+    server.RedactedAccessLog().filter(record)
+    assert record.getMessage() == f'127.0.0.1:5000 - "POST {logged} HTTP/1.1" 200'
+
+
+def test_docs_work_offline(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
+    c = client_for(engine, str(tmp_path / "s.db"), cfg)
+    page = c.get("/docs").text
+    assert "/docs/assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert c.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert "cdn" not in c.get("/redoc").text.lower()
+
+
+def test_serve_prints_where_it_is_and_logs_requests_without_session_ids(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "sarcoma-chat"
+    port = free_port()
+    env = {**os.environ, "SARCOMA_CHAT_TOKENS": f"console={'c' * 32}"}
+    proc = subprocess.Popen([str(script), "serve", "--port", str(port), "--store", f"sqlite:{tmp_path / 's.db'}"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert f"serving http://127.0.0.1:{port} (1 worker); store sqlite:{tmp_path / 's.db'}; content " in line
+        assert "topics; auth: tokens for 1 client; web: off; API docs /docs" in line
+        import httpx
+        headers = {"Authorization": f"Bearer {'c' * 32}"}
+        for _ in range(100):
+            try:
+                sid = httpx.post(f"http://127.0.0.1:{port}/v1/sessions", json={}, headers=headers).json()["session"]
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/sessions/{sid}/messages", json={"text": "hi"},
+                          headers=headers).status_code == 200
+    finally:
+        proc.terminate()
+        log, _ = proc.communicate(timeout=30)                  # uvicorn's access log is on stdout
+    assert f'"POST /v1/sessions/{sid[:4]}…/messages HTTP/1.1" 200' in log
+    assert sid not in log
