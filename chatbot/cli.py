@@ -62,7 +62,11 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
             os.environ[CONFIG_ENV] = str(args.config)
         if not cfg.tokens:
             os.environ[server_config.LOOPBACK_ENV] = "1"          # require_auth above saw the loopback host
-        uvicorn.run("chatbot.server:app_from_env", factory=True, workers=args.workers, **options)  # type: ignore[arg-type]
+        from . import workers
+        if workers.supported():
+            return workers.run(cfg.host, cfg.port, args.workers, {k: v for k, v in options.items()
+                                                                   if k not in ("host", "port")})
+        uvicorn.run(workers.APP, factory=True, workers=args.workers, **options)  # type: ignore[arg-type]
     else:
         uvicorn.run(server.create_app(engine, sessions, cfg), **options)  # type: ignore[arg-type]
     return 0

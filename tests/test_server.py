@@ -505,3 +505,36 @@ def test_serve_prints_where_it_is_and_logs_requests_without_session_ids(tmp_path
         log, _ = proc.communicate(timeout=30)                  # uvicorn's access log is on stdout
     assert f'"POST /v1/sessions/{sid[:4]}…/messages HTTP/1.1" 200' in log
     assert sid not in log
+
+
+def listening(port: int) -> int:
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balancing is Linux's")
+def test_serve_workers_each_listen_and_share_the_load(redis_url: str, tmp_path: Path) -> None:
+    """uvicorn's shared socket let one worker take every keep-alive connection; now each has its own."""
+    script = Path(sys.executable).parent / "sarcoma-chat"
+    port = free_port()
+    env = {**os.environ, "SARCOMA_CHAT_TOKENS": f"console={'c' * 32}"}
+    refused = subprocess.run([str(script), "serve", "--workers", "2", "--store", f"sqlite:{tmp_path / 's.db'}"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode == 2 and "--workers 2 needs the Redis store" in refused.stderr
+    proc = subprocess.Popen([str(script), "serve", "--port", str(port), "--store", redis_url, "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):
+            if listening(port) == 2:
+                break
+            time.sleep(0.1)
+        assert listening(port) == 2
+        import httpx
+        headers = {"Authorization": f"Bearer {'c' * 32}"}
+        sid = httpx.post(f"http://127.0.0.1:{port}/v1/sessions", json={}, headers=headers).json()["session"]
+        assert httpx.post(f"http://127.0.0.1:{port}/v1/sessions/{sid}/messages", json={"text": "hi"},
+                          headers=headers).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert listening(port) == 0
