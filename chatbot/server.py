@@ -383,12 +383,17 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
 
     def turn_sync(who: str, session: str, body: Message) -> tuple[dict[str, Any], str | None]:
         now = clock()
-        with store.lock(session, cfg.busy_wait_s):
-            record = session_of(who, session, now)          # ownership first: nobody else can use up the rate
-            wait = store.hit(session, now, cfg.messages_per_minute, RATE_WINDOW_S)
-            if wait:
+        # Ownership before the rate: another client's messages never count against this session.
+        with store.turn(who, session, now, cfg.messages_per_minute, RATE_WINDOW_S, cfg.busy_wait_s) as begun:
+            record = begun.record
+            if record is None:
+                raise HTTPException(404, "no such session")
+            if now - record.updated > cfg.idle_expiry_s:
+                store.end(who, session)
+                raise HTTPException(404, "session expired after inactivity")
+            if begun.retry_after:
                 raise HTTPException(429, f"more than {cfg.messages_per_minute} messages a minute in this session",
-                                    headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                                    headers={"Retry-After": str(max(1, math.ceil(begun.retry_after)))})
             state = replace(record.state, audience=body.audience) if body.audience else record.state
             start = time.perf_counter()
             reply, state = engine.respond(state, body.text)
@@ -404,14 +409,14 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
         return out, why
 
     @app.post("/v1/sessions/{session}/messages", response_model=ReplyOut, responses=ERRORS, tags=["sessions"])
-    async def send(session: str, body: Message, who: str = Depends(client)) -> dict[str, Any]:
+    async def send(session: str, body: Message, who: str = Depends(client)) -> JSONResponse:
         """Send one message; the reply is the batch protocol's reply object (plus `handoff` when a person is needed)."""
         if len(body.text) > cfg.max_message_chars:
             raise HTTPException(413, f"message longer than {cfg.max_message_chars} characters")
         out, why = await run_in_threadpool(turn_sync, who, session, body)
         if why:
             webhook.send(out["handoff"])
-        return out
+        return JSONResponse(out)        # built by Reply.to_dict, the batch protocol's own shape: not re-validated
 
     def transcript_sync(who: str, session: str) -> dict[str, Any]:
         record = session_of(who, session, clock())

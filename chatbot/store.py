@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, TypeVar
@@ -32,6 +32,14 @@ class SessionRecord:
     updated: float
 
 
+@dataclass(frozen=True)
+class TurnStart:
+    """What a message finds once it holds its session: the record (None: not this client's) and the rate."""
+
+    record: SessionRecord | None
+    retry_after: float                 # 0: allowed (and counted); else seconds until a message is
+
+
 class StoreError(ChatbotError):
     """The session store cannot be reached or used."""
 
@@ -48,12 +56,13 @@ class SessionStore(Protocol):
     def create(self, client: str, state: State, now: float, limit: int | None = None,
                active_since: float = 0.0) -> str | None: ...
     def get(self, client: str, sid: str) -> SessionRecord | None: ...
-    def hit(self, sid: str, now: float, limit: int, window: float) -> float: ...
     def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> bool: ...
     def transcript(self, sid: str) -> list[dict[str, Any]]: ...
     def end(self, client: str, sid: str) -> bool: ...
     def purge(self, idle_before: float, created_before: float) -> int: ...
     def lock(self, sid: str, wait: float = 10.0) -> Any: ...
+    def turn(self, client: str, sid: str, now: float, limit: int, window: float,
+             wait: float) -> AbstractContextManager[TurnStart]: ...
     def ping(self) -> None: ...
     def describe(self) -> str: ...
     def where(self) -> str: ...
@@ -203,6 +212,14 @@ class SQLiteStore:
                 if entry[1] == 0:
                     del self._locks[sid]
 
+    @contextmanager
+    def turn(self, client: str, sid: str, now: float, limit: int, window: float,
+             wait: float) -> Iterator[TurnStart]:
+        """Hold the session for one message: its record, then (only if it is the client's) one count in its rate."""
+        with self.lock(sid, wait):
+            record = self.get(client, sid)
+            yield TurnStart(record, self._hit(sid, now, limit, window) if record is not None else 0.0)
+
     @_sqlite
     def create(self, client: str, state: State, now: float, limit: int | None = None,
                active_since: float = 0.0) -> str | None:
@@ -226,7 +243,7 @@ class SQLiteStore:
         return SessionRecord(row[0], row[1], State.from_dict(json.loads(row[2])), row[3], row[4])
 
     @_sqlite
-    def hit(self, sid: str, now: float, limit: int, window: float) -> float:
+    def _hit(self, sid: str, now: float, limit: int, window: float) -> float:
         """Count one message in the session's sliding window: 0 if allowed, else seconds until one is."""
         with self._tx() as db:
             db.execute("DELETE FROM hits WHERE session = ? AND at <= ?", (sid, now - window))
@@ -309,15 +326,20 @@ local owner = redis.call('HGET', KEYS[1], 'client')
 if owner then redis.call('ZADD', ARGV[5] .. owner, 'XX', ARGV[3], ARGV[4]) end
 return 1
 """
-_HIT = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[2])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + ARGV[2] - ARGV[1]
+_BEGIN = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local data = redis.call('HGETALL', KEYS[2])
+local owner = nil
+for i = 1, #data, 2 do if data[i] == 'client' then owner = data[i + 1] end end
+if owner ~= ARGV[3] then return {1, data, 0} end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[4] - ARGV[5])
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
+  local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  return {1, data, tonumber(oldest[2]) + ARGV[5] - ARGV[4]}
 end
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[7])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return {1, data, 0}
 """
 _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
@@ -342,8 +364,8 @@ class RedisStore:
         self.r = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=2)
         self._create = self.r.register_script(_CREATE)
         self._append = self.r.register_script(_APPEND)
-        self._hit = self.r.register_script(_HIT)
         self._unlock = self.r.register_script(_UNLOCK)
+        self._begin = self.r.register_script(_BEGIN)
         try:
             self.r.ping()
         except redis.RedisError as exc:
@@ -372,6 +394,40 @@ class RedisStore:
             except _REDIS_ERRORS:
                 pass                      # the lock expires by itself
 
+    @contextmanager
+    def turn(self, client: str, sid: str, now: float, limit: int, window: float,
+             wait: float) -> Iterator[TurnStart]:
+        """Hold the session for one message: lock, record, ownership and rate in one round trip to Redis."""
+        keys = [self._k("lock", sid), self._k("session", sid), self._k("rate", sid)]
+        token = secrets.token_hex(8)
+        args: list[str | int] = [token, self.LOCK_MS, client, int(now * 1000), int(window * 1000), limit,
+                f"{now}:{secrets.token_hex(4)}"]
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                got = self._begin(keys=keys, args=args)
+                if got[0]:
+                    break
+                if time.monotonic() > deadline:
+                    raise StoreBusy("this session is still answering an earlier message")
+                time.sleep(0.002)
+            flat = [str(x) for x in got[1]]
+            data = dict(zip(flat[::2], flat[1::2]))
+            record = None
+            if data.get("client") == client:
+                record = SessionRecord(sid, client, State.from_dict(json.loads(data["state"])),
+                                       float(data["created"]), float(data["updated"]))
+            wait_ms = int(got[2])
+        except _REDIS_ERRORS as exc:
+            raise StoreError(f"the Redis session store failed: {exc}") from exc
+        try:
+            yield TurnStart(record, max(wait_ms / 1000, 0.001) if wait_ms > 0 else 0.0)
+        finally:
+            try:
+                self._unlock(keys=[keys[0]], args=[token])
+            except _REDIS_ERRORS:
+                pass                      # the lock expires by itself
+
     @_redis
     def create(self, client: str, state: State, now: float, limit: int | None = None,
                active_since: float = 0.0) -> str | None:
@@ -390,13 +446,6 @@ class RedisStore:
             return None
         return SessionRecord(sid, data["client"], State.from_dict(json.loads(data["state"])),
                              float(data["created"]), float(data["updated"]))
-
-    @_redis
-    def hit(self, sid: str, now: float, limit: int, window: float) -> float:
-        """Count one message in the session's sliding window: 0 if allowed, else seconds until one is."""
-        wait_ms = self._hit(keys=[self._k("rate", sid)],
-                            args=[int(now * 1000), int(window * 1000), limit, f"{now}:{secrets.token_hex(4)}"])
-        return max(int(wait_ms) / 1000, 0.001) if int(wait_ms) > 0 else 0.0
 
     @_redis
     def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> bool:
