@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -30,10 +29,10 @@ class Turn:
 def normalizer_for(knowledge: Knowledge) -> Normalizer:
     """The normaliser the safety rules read messages with."""
     examples = [e for intent in knowledge.intents.values() for e in intent.examples]
+    # Titles and the named word lists (medicines, relatives, limbs) are real words: never
+    # "correct" one into another.
     corpus = [a.title for a in knowledge.answers.values()]
-    # Words the safety rules look for are real words too: never "correct" one into another.
-    patterns = [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
-    corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
+    corpus += [w for words in knowledge.lists.values() for w in words]
     return Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, knowledge.matching, examples)
 
 

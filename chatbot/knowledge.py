@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from .errors import ContentError, Problem
 from .yamlio import LineDict, LineList, line_of, read_yaml
@@ -200,6 +200,7 @@ class Knowledge:
     matching: MatchingConfig
     safety: SafetyConfig
     gaps: tuple[Gap, ...]
+    lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # config/lists.yml
     warnings: tuple[Problem, ...] = field(default=())
 
     def fill(self, template: str, **extra: str) -> str:
@@ -231,6 +232,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._unreadable: set[Path] = set()   # files that are not valid YAML: one problem each, not dozens
+        self.lists: Mapping[str, tuple[str, ...]] = {}   # named word lists patterns may use as {name}
 
     def display(self, path: Path) -> str:
         try:
@@ -323,11 +325,18 @@ class _Reader:
     def patterns(self, path: Path, node: LineDict, key: str, what: str) -> tuple[re.Pattern[str], ...]:
         out = []
         for i, raw in enumerate(self.strings(path, node, key, what)):
+            items = node.get(key)
+            line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
+            unknown = [name for name in _LIST_REF.findall(raw) if name not in self.lists]
+            if unknown:
+                self.problems.append(Problem(self.display(path), line, f"{what}: pattern names the list {{{unknown[0]}}}, "
+                                             "which config/lists.yml does not define",
+                                             f"add `{unknown[0]}:` under lists in config/lists.yml, or use one of: "
+                                             f"{', '.join(sorted(self.lists))}"))
+                continue
             try:
-                out.append(re.compile(raw))
+                out.append(re.compile(_LIST_REF.sub(lambda m: _alternation(self.lists[m.group(1)]), raw)))
             except re.error as exc:
-                items = node.get(key)
-                line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
                 self.problems.append(Problem(self.display(path), line,
                                              f"{what}: pattern {raw!r} is not a valid regular expression: {exc}",
                                              "fix the pattern (escape special characters with \\)"))
@@ -342,6 +351,37 @@ class _Reader:
         except ValueError:
             self.error(path, node, key, f"{what}: '{key}' is not a date", "write it as YYYY-MM-DD")
             return None
+
+
+_LIST_REF = re.compile(r"(?<!\\)\{([a-z_]+)\}")
+
+
+def _alternation(words: Sequence[str]) -> str:
+    """A named list as a regex group, longest words first so "sleeping pills" wins over "pills"."""
+    return "(?:" + "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w))) + ")"
+
+
+def _load_lists(r: _Reader, path: Path) -> dict[str, tuple[str, ...]]:
+    """config/lists.yml: named word lists that patterns share as {name}."""
+    doc = r.document(path, "word lists", {"lists"}, {"lists"})
+    node = doc.get("lists") if doc is not None else None
+    if not isinstance(node, LineDict):
+        if doc is not None:
+            r.error(path, doc, "lists", "word lists: 'lists' must map list names to lists of words",
+                    "write `relative: [mum, dad, ...]`")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for name in node:
+        words = tuple(w.lower() for w in r.strings(path, node, str(name), f"list '{name}'"))
+        if not re.fullmatch(r"[a-z_]+", str(name)):
+            r.error(path, node, str(name), f"word lists: list name {name!r} is not lower-case letters and _",
+                    "rename it, e.g. `relative`")
+        elif not words or any(not re.fullmatch(r"[a-z]+(?: [a-z]+)*", w) for w in words):
+            r.error(path, node, str(name), f"word lists: list '{name}' must be lower-case words or phrases",
+                    "write words of letters a-z, separated by single spaces")
+        else:
+            out[str(name)] = words
+    return out
 
 
 def _examples(block: Any, first_line: int) -> list[tuple[str, int]]:
@@ -682,6 +722,7 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
         raise ContentError([Problem(str(base), None, "content folder not found",
                                     f"pass --content DIR or set {CONTENT_ENV}")])
     config = base / "config"
+    r.lists = _load_lists(r, config / "lists.yml")
     intents, synonyms = _load_intents(r, base / "intents")
     sources = _load_sources(r, base / "answers" / "sources.yml")
     settings = _load_settings(r, config / "settings.yml")
@@ -694,6 +735,7 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
         "matching": _load_matching(r, config / "matching.yml"),
         "safety": _load_safety(r, config / "safety.yml"),
         "gaps": _load_gaps(r, config / "scope.yml"),
+        "lists": dict(r.lists),
     }
     override = config_override or os.environ.get(CONFIG_ENV)
     if override:

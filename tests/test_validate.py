@@ -133,3 +133,25 @@ def test_a_file_that_is_not_yaml_is_one_problem_not_a_cascade(content: Path) -> 
     lexicon = [str(p) for p in validate(content).errors if p.path == "config/lexicon.yml"]
     assert len(lexicon) == 1, lexicon
     assert "is not valid YAML: duplicate key 'token_map'" in lexicon[0]
+
+
+def test_a_pattern_naming_an_unknown_word_list_is_located(content: Path) -> None:
+    safety = content / "config" / "safety.yml"
+    lines = safety.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if "{medicine}" in line and not line.lstrip().startswith("#"))
+    lines[n] = lines[n].replace("{medicine}", "{medicines}", 1)
+    safety.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(knowledge.ContentError) as caught:
+        knowledge.load(content)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(f"config/safety.yml:{n + 1}: ") and "{medicines}" in m and "config/lists.yml" in m
+               for m in messages), messages
+
+
+def test_a_named_list_stands_for_its_words(content: Path) -> None:
+    lists = content / "config" / "lists.yml"
+    lists.write_text(lists.read_text(encoding="utf-8").replace("medicine: [", "medicine: [gummies, "), encoding="utf-8")
+    k = knowledge.load(content)
+    patterns = [p for r in k.safety.rules for g in r.all for p in g if "got into" in p.pattern]
+    assert any(p.search("my toddler got into the gummies") for p in patterns)
+    assert not any(p.search("my toddler got into the garden") for p in patterns)
