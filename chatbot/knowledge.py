@@ -63,6 +63,7 @@ class Answer:
     related: tuple[str, ...] = ()
     confirm: Confirm | None = None
     also_for: tuple[str, ...] = ()     # other groups it speaks to: their questions are not steered away
+    carer: str = ""                    # the same text worded for someone asking about another person
     path: str = field(default="", compare=False)
     line: int = field(default=0, compare=False)
 
@@ -110,6 +111,10 @@ class Settings:
     max_reading_grade: float = 9.0
     # The same question about another subject: [general topic, its mesenchymoma topic], ...
     counterparts: tuple[tuple[str, str], ...] = ()
+    # A message matching one of these is about someone else (a carer writing about a relative).
+    about_someone_else: tuple[re.Pattern[str], ...] = ()
+    # Words a carer variant may use beyond its answer's own: it rewords, never adds.
+    carer_words: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,8 @@ class MatchingConfig:
     max_options: int
     context_weight: float
     subject_weight: float
+    counterpart_weight: float      # the last topic's counterpart in the other subject ("same for mesenchymoma?")
+    context_unless_out_of_domain: float   # no context when the message alone is out of domain this surely
     selection_threshold: float
     max_wrong_answers: float
     max_out_of_domain_answers: float
@@ -203,16 +210,27 @@ class Knowledge:
     lists: Mapping[str, tuple[str, ...]] = field(default_factory=dict)   # config/lists.yml
     warnings: tuple[Problem, ...] = field(default=())
 
-    def fill(self, template: str, **extra: str) -> str:
-        """Fill {placeholders} from the configured contacts and `extra`."""
-        values = {**self.settings.contacts, **extra}
+    def fill(self, template: str, carer: bool = False, **extra: str) -> str:
+        """Fill {placeholders} from the configured contacts and `extra`; for a carer, a contact's
+        `<name>_carer` wording where there is one ("their care team")."""
+        values = self._carer_contacts if carer else self.settings.contacts
+        if extra:
+            values = {**values, **extra}
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
-    def message(self, key: str, **extra: str) -> str:
-        """A user-facing message from settings, placeholders filled."""
-        if not extra:
+    def message(self, key: str, carer: bool = False, **extra: str) -> str:
+        """A user-facing message from settings, placeholders filled; for a carer, the message's
+        `<key>_carer` variant where there is one."""
+        if carer and f"{key}_carer" in self.settings.messages:
+            key = f"{key}_carer"
+        if not extra and not carer:
             return self._messages[key]
-        return self.fill(self.settings.messages[key], **extra)
+        return self.fill(self.settings.messages[key], carer, **extra)
+
+    @cached_property
+    def _carer_contacts(self) -> Mapping[str, str]:
+        contacts = self.settings.contacts
+        return {**contacts, **{k: contacts.get(f"{k}_carer", v) for k, v in contacts.items()}}
 
     @cached_property
     def _messages(self) -> Mapping[str, str]:
@@ -353,6 +371,11 @@ class _Reader:
             return None
 
 
+def _words_of(*texts: str) -> set[str]:
+    """The words of some texts, lower case, apostrophes straightened: what a rewording may reuse."""
+    return {w for t in texts for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", t.lower().replace("’", "'"))}
+
+
 _LIST_REF = re.compile(r"(?<!\\)\{([a-z_]+)\}")
 
 
@@ -449,7 +472,8 @@ def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
     return out
 
 
-_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for"}
+_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for",
+                "carer"}
 
 
 def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], groups: tuple[str, ...]) -> dict[str, Answer]:
@@ -492,7 +516,9 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], group
                             title=r.text(path, node, "title", what), text=r.text(path, node, "text", what),
                             professional=r.text(path, node, "professional", what, required=False),
                             citations=tuple(citations), related=r.strings(path, node, "related", what),
-                            confirm=confirm, also_for=also_for, path=r.display(path), line=node.line)
+                            confirm=confirm, also_for=also_for,
+                            carer=r.text(path, node, "carer", what, required=False),
+                            path=r.display(path), line=node.line)
             if intent in out:
                 r.error(path, node, "intent", f"{what}: a second answer for the same intent", "keep one answer per intent")
             elif intent:
@@ -503,7 +529,7 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], group
 def _load_settings(r: _Reader, path: Path) -> Settings:
     doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
     r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation",
-                       "counterparts"},
+                       "counterparts", "about_someone_else"},
            {"contacts", "limits", "messages", "groups"}, "settings")
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
@@ -535,7 +561,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     validation = doc.get("validation")
     if not isinstance(validation, LineDict):
         validation = LineDict()
-    r.keys(path, validation, {"duplicate_ratio", "max_reading_grade"}, set(), "settings: validation")
+    r.keys(path, validation, {"duplicate_ratio", "max_reading_grade", "carer_words"}, set(), "settings: validation")
+    carer_words = frozenset(w.lower() for w in r.strings(path, validation, "carer_words", "settings: validation"))
     ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation \
         else Settings.duplicate_ratio
     grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation \
@@ -548,7 +575,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
             continue
         counterparts.append((str(pair[0]), str(pair[1])))
     return Settings(contacts, max_chars, messages, groups, default_group,
-                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, tuple(counterparts))
+                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, tuple(counterparts),
+                    r.patterns(path, doc, "about_someone_else", "settings"), carer_words)
 
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
@@ -583,7 +611,8 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1),
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10),
+        "counterpart_weight": (0, 10), "context_unless_out_of_domain": (0, 1), "selection_threshold": (0, 1),
         "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
         "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),
         "typo_vowel_min_length": (3, 20), "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
@@ -661,6 +690,18 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
             if rel not in answers:
                 r.problems.append(Problem(answer.path, answer.line, f"answer '{name}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
+    allowed = k["settings"].carer_words
+    for name, answer in answers.items():
+        if answer.carer:
+            own = _words_of(answer.text, answer.professional, *(q for c in answer.citations for q in c.quotes))
+            added = sorted(_words_of(answer.carer) - own - allowed)
+            if added:
+                r.problems.append(Problem(answer.path, answer.line,
+                                          f"answer '{name}': its carer wording adds words its text does not have: "
+                                          f"{', '.join(added[:8])}",
+                                          "a carer variant rewords the answer for someone asking about another "
+                                          "person and never adds to it: use the answer's own words, or add a "
+                                          "wording word to validation.carer_words in config/settings.yml"))
     for role, intent in k["settings"].roles.items():
         if intent not in answers:
             r.problems.append(Problem("config/settings.yml", None, f"roles: {role} names '{intent}', which is not an intent",

@@ -155,3 +155,14 @@ def test_a_named_list_stands_for_its_words(content: Path) -> None:
     patterns = [p for r in k.safety.rules for g in r.all for p in g if "got into" in p.pattern]
     assert any(p.search("my toddler got into the gummies") for p in patterns)
     assert not any(p.search("my toddler got into the garden") for p in patterns)
+
+
+def test_a_carer_wording_that_adds_to_its_answer_is_located(content: Path) -> None:
+    path = content / "answers" / "sarcoma_treatment.yml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if line.strip() == "carer: >-")
+    lines.insert(n + 1, "    Most people are cured within a year.")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages = [str(p) for p in validate(content).errors]
+    assert any(m.startswith("answers/sarcoma_treatment.yml:") and "carer wording adds words" in m
+               and "cured" in m and "within" in m for m in messages), messages
