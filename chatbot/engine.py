@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import knowledge as knowledge_mod
 from .dialogue import AUDIENCES, Audience, Dialogue, State
-from .errors import InputError
+from .errors import ContentError, InputError, Problem
 from .knowledge import Knowledge
 from .normalize import Normalizer
 from .records import evolve
@@ -43,6 +43,11 @@ class Engine:
         self.knowledge = knowledge
         self.normalizer = normalizer_for(knowledge)
         self.interpreter = Interpreter.load()
+        unknown = sorted(set(knowledge.answers) - set(self.interpreter.labels))
+        if unknown:
+            # Another content tree than the model was trained on: its topics could never be answered.
+            raise ContentError([Problem("intents/", None, f"the trained model does not know the topic(s) "
+                                        f"{', '.join(unknown[:5])}", "retrain it on this content: make model")])
         self.dialogue = Dialogue(knowledge, self.normalizer, self.interpreter, SafetyChecker(knowledge.safety))
 
     @classmethod
