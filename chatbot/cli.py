@@ -47,12 +47,13 @@ def _eval(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     from pathlib import Path
 
     from . import evaluate
+    from .progress import track
 
     try:
         items = evaluate.load_items(args.file)
     except (OSError, ValueError, KeyError) as exc:
         raise ChatbotError(f"cannot read {args.file}: {exc}") from exc
-    result = evaluate.score(items, evaluate.run(engine, items))
+    result = evaluate.score(items, evaluate.run(engine, track(items, "eval")))
     if args.json:
         print(json.dumps({"file": args.file, "metrics": result["metrics"], "per_topic": result["per_topic"],
                           "confused": [[a, b, n] for (a, b), n in result["confused"]]}, indent=1))

@@ -58,7 +58,7 @@ def _ordered(raw: list[dict[str, Any]]) -> list[Item]:
                  o.get("dialogue"), o.get("style") or "-") for o in raw]
 
 
-def run(engine: Engine, items: list[Item]) -> list[dict[str, Any]]:
+def run(engine: Engine, items: Iterable[Item]) -> list[dict[str, Any]]:
     """Send every item through a session of its own (or its dialogue's); reply dicts in order."""
     sessions: dict[str, Any] = {}
     outs = []
