@@ -47,21 +47,29 @@ def _eval(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
     from pathlib import Path
 
     from . import evaluate
+    from .progress import track
 
     try:
         items = evaluate.load_items(args.file)
     except (OSError, ValueError, KeyError) as exc:
         raise ChatbotError(f"cannot read {args.file}: {exc}") from exc
-    result = evaluate.score(items, evaluate.run(engine, items))
+    result = evaluate.score(items, evaluate.run(engine, track(items, "eval")))
     if args.json:
         print(json.dumps({"file": args.file, "metrics": result["metrics"], "per_topic": result["per_topic"],
                           "confused": [[a, b, n] for (a, b), n in result["confused"]]}, indent=1))
     else:
         print(evaluate.report_text(result, args.file))
     if args.report:
-        folder = Path(args.report)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "index.html").write_text(evaluate.report_html(result, args.file), encoding="utf-8")
+        from . import report
+        try:
+            page = report.write(Path(args.report), result, args.file)
+        except OSError as exc:
+            raise ChatbotError(f"cannot write the report to {args.report}: {exc}") from exc
+        if not report.plots_available():
+            print("sarcoma-chat: the report has no plots: matplotlib is not installed "
+                  "(pip install -e '.[report]')", file=sys.stderr)
+        # The page's path ends the output; under --json it goes to stderr so stdout stays JSON.
+        print(f"report: {page}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
@@ -85,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate = sub.add_parser("eval", help="score the bot on a labelled JSON Lines file (score.py's metrics)")
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    evaluate.add_argument("--report", metavar="DIR", help="also write DIR/index.html with a confusion matrix")
+    evaluate.add_argument("--report", metavar="DIR",
+                          help="also write DIR/index.html: failures, confusion matrix, plots")
     check = sub.add_parser("validate", help="check a content tree; list every problem as file:line: message (fix)")
     check.add_argument("dir", nargs="?", help="the content tree (default: --content, or this repository)")
     args = parser.parse_args(argv)
