@@ -213,3 +213,11 @@ def test_good_web_settings_load(case: dict[str, Any], tmp_path: Path) -> None:
     (tmp_path / "config" / "server.yml").write_text(text + "\n" + yaml.safe_dump({"web": case["web"]}))
     web = server_config.load(tmp_path).web
     assert web.enabled and list(web.allowed_origins) == case["origins"] and web.token_minutes == case["token_minutes"]
+
+
+def test_page_sizes_follow_the_readers_text_size() -> None:
+    """Large-text friendly: every length in rem (or relative), bar the screen-reader-only 1px clip."""
+    css = (ROOT / "chatbot" / "web" / "static" / "chat.css").read_text(encoding="utf-8")
+    outside_clip = re.sub(r"\.visually-hidden \{.*?\}", "", css, flags=re.S)
+    assert not re.findall(r"\d+(?:\.\d+)?(?:px|pt)\b", outside_clip)
+    assert "font-size: 100%" in css
