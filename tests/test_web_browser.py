@@ -180,3 +180,10 @@ def test_conversation_in_chromium(engine: Engine, site: str, browser: Any) -> No
     handoff = expected.engine.knowledge.answers[engine.knowledge.settings.roles["handoff"]]
     bubble = ask("", press=lambda: person.send_keys(Keys.ENTER))
     assert " ".join(handoff.text.split()).split(".")[0] in " ".join(bubble.text.split())
+
+    # 200% zoom of this 1000 px window is a 500 CSS px viewport; WCAG's reflow test is 320 px.
+    # At either, the conversation reflows: nothing needs scrolling sideways.
+    for width in (500, 320):
+        browser.set_window_size(width, 900)
+        assert browser.execute_script("return window.innerWidth") <= width
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), width

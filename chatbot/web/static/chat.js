@@ -69,7 +69,7 @@
       var li = node("li", "source");
       var name = s.publisher + ": " + s.title;
       if (s.section && s.section !== s.title) { name += ", section \u201c" + s.section + "\u201d"; }
-      li.appendChild(node("span", "", name + ". "));
+      li.appendChild(node("span", "", name + (/[.?!]$/.test(name) ? " " : ". ")));
       var when = node("span", "reviewed");
       if (s.last_reviewed) { dated("Last reviewed", s.last_reviewed, when); }
       if (s.next_review_due) {
@@ -208,7 +208,8 @@
       chat.session = s.session;
       chat.token = s.token;
       chat.topics = s.topics || {};
-      el.disclaimer.textContent = s.disclaimer;
+      el.disclaimer.textContent = "";
+      linked(s.disclaimer || "", el.disclaimer);
       el.disclaimer.hidden = !s.disclaimer;
       status("");
     }).catch(failed).then(function () { setBusy(false); });
