@@ -181,6 +181,14 @@ def test_conversation_in_chromium(engine: Engine, site: str, browser: Any) -> No
     bubble = ask("", press=lambda: person.send_keys(Keys.ENTER))
     assert " ".join(handoff.text.split()).split(".")[0] in " ".join(bubble.text.split())
 
+    # A message the server refuses is not lost: the reason shows and the text is back in the box.
+    too_long = "x" * 2001
+    box = browser.find_element(By.ID, "message")
+    browser.execute_script("arguments[0].value = arguments[1]", box, too_long)
+    box.send_keys(Keys.ENTER)
+    until(lambda: "longer than 2000 characters" in browser.find_element(By.ID, "status").text)
+    until(lambda: box.get_attribute("value") == too_long)
+
     # 200% zoom of this 1000 px window is a 500 CSS px viewport; WCAG's reflow test is 320 px.
     # At either, the conversation reflows: nothing needs scrolling sideways.
     for width in (500, 320):

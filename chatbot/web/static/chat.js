@@ -180,7 +180,7 @@
     }
   }
 
-  function turn(path, body, shown) {
+  function turn(path, body, shown, typed) {
     if (chat.busy || !chat.token) { return; }
     retireOptions();
     addUser(shown);
@@ -189,14 +189,19 @@
     request("POST", path, body).then(function (reply) {
       status("");
       addBot(reply);
-    }).catch(failed).then(function () {
+    }).catch(function (err) {
+      // Nothing typed is lost: a message the server refused goes back in the box.
+      if (typed && !el.message.value) { el.message.value = typed; }
+      failed(err);
+    }).then(function () {
       setBusy(false);
       if (chat.token) { el.message.focus(); }
     });
   }
 
   function send(text, shown) {
-    turn("v1/widget/sessions/" + encodeURIComponent(chat.session) + "/messages", { text: text }, shown || text);
+    turn("v1/widget/sessions/" + encodeURIComponent(chat.session) + "/messages", { text: text }, shown || text,
+         shown ? "" : text);
   }
 
   function start() {
