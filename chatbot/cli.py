@@ -30,6 +30,8 @@ def _serve(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-
 
     cfg = server_config.load(args.content, args.config)
     cfg = replace(cfg, host=args.host or cfg.host, port=args.port or cfg.port, store=args.store or cfg.store)
+    if args.web:
+        cfg = replace(cfg, web=replace(cfg.web, enabled=True))
     if args.openapi:
         app = server.create_app(engine, store.SQLiteStore(":memory:"), cfg)
         print(json.dumps(app.openapi(), indent=2, sort_keys=True))
@@ -90,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--store", help="sqlite:PATH or redis://host:port/db")
     serve.add_argument("--openapi", action="store_true", help="print the OpenAPI schema as JSON and exit")
+    serve.add_argument("--web", action="store_true", help="also serve the web chat page at / (config: server web)")
     evaluate = sub.add_parser("eval", help="score the bot on a labelled JSON Lines file (score.py's metrics)")
     evaluate.add_argument("file")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")

@@ -152,6 +152,13 @@ class Dialogue:
 
         return self._act(state, interp, truncated, text[:limit])
 
+    def choose(self, state: State, intent: str) -> tuple[Reply, State]:
+        """A topic picked without words (a page's "talk to a person" button): its answer, no guessing."""
+        if intent not in self.k.answers:
+            raise KeyError(intent)
+        state = evolve(state, turns=state.turns + 1, pending_options=(), pending_confirm=None)
+        return self._answer_turn(state, intent, 1.0, False)
+
     def rule_hit(self, text: str, state: State = State()) -> SafetyHit | None:
         """The red-flag rule that fires on a message, as a turn reads it (training counts these)."""
         norm = self.normalizer.normalize(text[: self.k.settings.max_message_chars])

@@ -63,6 +63,10 @@ class Engine:
         """One turn as a pure function, for callers that keep the state themselves."""
         return self.dialogue.respond(state, text)
 
+    def choose(self, state: State, intent: str) -> tuple[Reply, State]:
+        """The answer of a topic picked by a button rather than typed (KeyError for an unknown one)."""
+        return self.dialogue.choose(state, intent)
+
 
 class Session:
     """One conversation: its state and transcript. Safe to share between threads."""

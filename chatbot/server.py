@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import handoff
-from .dialogue import State
+from .dialogue import Audience, State
 from .engine import Engine
 from .knowledge import SMALL_TALK
 from .redact import redact
-from .reply import SourceRef
+from .reply import Reply, SourceRef
 from .server_config import ServerConfig
 from .store import SessionStore
 
@@ -234,6 +234,11 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
         """Send one message; the reply is the batch protocol's reply object (plus `handoff` when a person is needed)."""
         if len(body.text) > cfg.max_message_chars:
             raise HTTPException(413, f"message longer than {cfg.max_message_chars} characters")
+        return run_turn(who, session, body.text, body.audience, lambda state: engine.respond(state, body.text))
+
+    def run_turn(who: str, session: str, said: str, audience: Audience | None,
+                 respond: Callable[[State], tuple[Reply, State]]) -> dict[str, Any]:
+        """One turn under the session's lock: rate limit, reply, hand-off, store, webhook (the web page's too)."""
         now = clock()
         with rate_guard:
             window = rate[session]
@@ -244,12 +249,12 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             window.append(now)
         with store.lock(session):
             record = session_of(who, session, now)
-            state = replace(record.state, audience=body.audience) if body.audience else record.state
+            state = replace(record.state, audience=audience) if audience else record.state
             start = time.perf_counter()
-            reply, state = engine.respond(state, body.text)
+            reply, state = respond(state)
             out = reply.to_dict(session=session)
             out["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
-            turn = {"at": now, "user": redact(body.text), "reply": out}
+            turn = {"at": now, "user": redact(said), "reply": out}
             why = handoff.reason(out, engine.knowledge.settings.roles.get("handoff"))
             if why:
                 out["handoff"] = handoff.build(why, session, [*store.transcript(session), turn],
@@ -275,6 +280,9 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             rate.pop(session, None)
         return Response(status_code=204)
 
+    if cfg.web.enabled:
+        from .web.routes import add_web
+        add_web(app, engine, store, cfg, clock, turn=run_turn, transcript=transcript, purge=purge)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
 

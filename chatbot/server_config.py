@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 from .errors import ContentError
 from .knowledge import CONFIG_ENV, _Reader, default_root
+from .web import config as web_config
+from .web.config import WebConfig
 from .yamlio import LineDict
 
 TOKENS_ENV = "SARCOMA_CHAT_TOKENS"
@@ -33,13 +35,14 @@ class ServerConfig:
     webhook_timeout_s: float
     webhook_retries: int
     handoff_messages: int
+    web: WebConfig = WebConfig()
 
     @property
     def loopback(self) -> bool:
         return self.host in LOOPBACK
 
 
-_TOP = {"host", "port", "store", "tokens", "limits", "handoff"}
+_TOP = {"host", "port", "store", "tokens", "limits", "handoff", "web"}
 _LIMITS = {"max_message_chars": (1, 1_000_000), "max_body_bytes": (100, 100_000_000),
            "messages_per_minute": (1, 100_000), "idle_expiry_minutes": (1, 525_600), "retention_days": (1, 36_500)}
 _HANDOFF = {"webhook_url", "timeout_seconds", "retries", "last_messages"}
@@ -86,6 +89,7 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
         r.error(path, doc, "tokens", "server: tokens must map client names to tokens of at least 16 characters",
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
         tokens = {}
+    web = web_config.parse(r, path, _section(data, "web"))
     if r.problems:
         raise ContentError(r.problems)
     return ServerConfig(
@@ -96,4 +100,4 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
         retention_s=nums["retention_days"] * 86_400.0,
         webhook_url=handoff.get("webhook_url") or None, webhook_timeout_s=float(handoff.get("timeout_seconds") or 5),
         webhook_retries=int(handoff["retries"]) if handoff.get("retries") is not None else 3,
-        handoff_messages=int(handoff.get("last_messages") or 5))
+        handoff_messages=int(handoff.get("last_messages") or 5), web=web)
