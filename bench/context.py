@@ -42,22 +42,16 @@ def main() -> int:
     print(f"{len(items)} turns of tuning dialogues")
     base = engine.knowledge.matching
     results = []
-    grid = itertools.product((1.0, 2.0, 3.0, 4.0, 6.0), (0.0, 1.0, 2.0), (0.0, 1.0, 2.0, 3.0), (0.0, 0.5, 0.7, 0.9))
-    for context, subject, counterpart, unless in grid:
-        engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject,
-                                      counterpart_weight=counterpart, context_unless_out_of_domain=unless)
+    for context, subject in itertools.product((0.0, 1.0, 2.0, 3.0, 4.0, 6.0), (0.0, 1.0, 2.0, 3.0)):
+        engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject)
         scored = ev.score(items, ev.run(engine, items))
         right = sum(r["correct"] for r in scored["rows"])
         wrong = sum(r["wrong"] for r in scored["rows"])
-        dialogues = scored["metrics"]["dialogue_success"]
         # A wrong answer costs five right ones: the same trade the answer bars make.
-        results.append((right - 5 * wrong, right, wrong, dialogues, context, subject, counterpart, unless))
-    for _, right, wrong, dialogues, context, subject, counterpart, unless in sorted(results, reverse=True)[:10]:
-        print(f"context {context:<4} subject {subject:<4} counterpart {counterpart:<4} unless_ood {unless:<4} "
-              f"turns right {right}/{len(items)}, wrong {wrong}, conversations right {dialogues:.1%}")
-    now = next(r for r in results if r[4:] == (base.context_weight, base.subject_weight, base.counterpart_weight,
-                                               base.context_unless_out_of_domain))
-    print(f"config/matching.yml now: turns right {now[1]}, wrong {now[2]}, conversations right {now[3]:.1%}")
+        results.append((right - 5 * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject))
+    for _, right, wrong, dialogues, context, subject in sorted(results, reverse=True)[:8]:
+        print(f"context_weight {context:<4} subject_weight {subject:<4} turns right {right}/{len(items)}, "
+              f"wrong {wrong}, conversations right {dialogues:.1%}")
     return 0
 
 

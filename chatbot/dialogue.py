@@ -187,18 +187,13 @@ class Dialogue:
     def understand(self, text: str, state: State) -> Interpretation:
         """The message read once, in the light of the conversation: the last topic and the other
         topics of its subject are more likely (never whether the message is about our domain)."""
-        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent,
-                                          unless_out_of_domain=self.cfg.context_unless_out_of_domain)
+        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent)
 
     def _prior(self, state: State) -> dict[str, float]:
         prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == state.subject} \
             if state.subject else {}
         last = state.last_intent
         if last and last in self.k.answers:
-            for group in self.k.settings.groups:
-                other = self._counterpart.get((last, group))
-                if other and self.cfg.counterpart_weight:
-                    prior[other] = prior.get(other, 0.0) + self.cfg.counterpart_weight
             prior[last] = self.cfg.context_weight
         return prior
 

@@ -145,8 +145,6 @@ class MatchingConfig:
     max_options: int
     context_weight: float
     subject_weight: float
-    counterpart_weight: float      # the last topic's counterpart in the other subject ("same for mesenchymoma?")
-    context_unless_out_of_domain: float   # no context when the message alone is out of domain this surely
     selection_threshold: float
     max_wrong_answers: float
     max_out_of_domain_answers: float
@@ -611,8 +609,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10),
-        "counterpart_weight": (0, 10), "context_unless_out_of_domain": (0, 1), "selection_threshold": (0, 1),
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1),
         "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
         "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),
         "typo_vowel_min_length": (3, 20), "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),

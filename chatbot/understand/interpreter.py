@@ -40,11 +40,10 @@ class Interpreter:
     def labels(self) -> tuple[str, ...]:
         return self.classifier.classes
 
-    def probabilities(self, text: str, prior: Mapping[str, float] | None = None,
-                      unless_out_of_domain: float = 0.0) -> np.ndarray:
+    def probabilities(self, text: str, prior: Mapping[str, float] | None = None) -> np.ndarray:
         """P(label | message[, the conversation's prior]) over every label, in `labels` order."""
         folded = fold(text)
-        return self._topics(folded, self.encoder.encode(folded), prior, unless_out_of_domain)
+        return self._topics(folded, self.encoder.encode(folded), prior)
 
     def _urgency(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
         p = softmax(self.redflags.logits(folded, vector))
@@ -55,14 +54,11 @@ class Interpreter:
             p[calm] = -1.0
         return urgent, self.redflags.classes[int(p.argmax())].removeprefix(URGENT_PREFIX)
 
-    def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None,
-                unless_out_of_domain: float) -> np.ndarray:
+    def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
         logits = self.classifier.logits(folded, vector)
         alone = softmax(logits)
-        # Whether a message is about our domain is judged from its own words: a message that
-        # alone reads as out of domain, surely enough, is not pulled back by the conversation.
-        best = int(alone.argmax())
-        if not prior or (self.labels[best] == OUT_OF_DOMAIN and alone[best] >= unless_out_of_domain):
+        # Whether a message is about our domain is judged from its own words only.
+        if not prior or self.labels[int(alone.argmax())] == OUT_OF_DOMAIN:
             return alone
         logits = logits.copy()
         for label, bonus in prior.items():
@@ -72,12 +68,12 @@ class Interpreter:
         return softmax(logits)
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
-                  context: str | None = None, unless_out_of_domain: float = 0.0) -> Interpretation:
+                  context: str | None = None) -> Interpretation:
         """The message's labels, most probable first. `prior` adds log-odds to labels the
         conversation makes likely (the policy builds it from its state); `context` names it."""
         folded = fold(text)
         vector = self.encoder.encode(folded)
-        probs = self._topics(folded, vector, prior, unless_out_of_domain)
+        probs = self._topics(folded, vector, prior)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
         urgency, category = self._urgency(folded, vector)
