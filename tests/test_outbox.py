@@ -159,6 +159,8 @@ def test_a_dead_receiver_is_retried_with_backoff_then_dead_lettered(engine: Engi
     assert not sender.step()                                                   # given up: no fifth attempt
     health = TestClient(server.create_app(engine, store, cfg)).get("/v1/health").json()
     assert health["handoffs"] == {"pending": 0, "dead": 1}
+    assert box.purge_dead(letter.at) == 0 and box.purge_dead(letter.at + 1) == 1     # kept for retention, then gone
+    assert box.counts() == {"pending": 0, "dead": 0}
 
 
 def test_two_workers_never_hold_the_same_handoff(store_spec: str, receiver: Receiver) -> None:
