@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import handoff
+from . import handoff, outbox
 from .dialogue import Audience, State
 from .engine import Engine
 from .knowledge import SMALL_TALK
@@ -98,10 +98,16 @@ class Topic(BaseModel):
     group: str
 
 
+class HandoffCounts(BaseModel):
+    pending: int = Field(description="Hand-offs in the outbox not yet delivered")
+    dead: int = Field(description="Hand-offs given up on after every retry (dead letters)")
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
     store: str
+    handoffs: HandoffCounts
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -160,12 +166,17 @@ class BodyLimit:
 def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """The API for one engine and one store; every route under /v1."""
-    webhook = handoff.Webhook(cfg.webhook_url, cfg.webhook_timeout_s, cfg.webhook_retries)
+    box = outbox.open_outbox(store)
+    rules = outbox.policy(cfg)
+    deliverer = outbox.Deliverer(box, rules) if rules else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if deliverer:
+            deliverer.start()
         yield
-        webhook.close()
+        if deliverer:
+            deliverer.close()
 
     app = FastAPI(title="sarcoma-chat", version=VERSION, lifespan=lifespan,
                   description="Patient-support chatbot for soft tissue sarcoma and malignant mesenchymoma. "
@@ -213,7 +224,7 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
     @app.get("/v1/health", response_model=Health, tags=["service"])
     def health() -> dict[str, Any]:
         """Whether the service is up, and which store it uses."""
-        return {"status": "ok", "version": VERSION, "store": store.describe()}
+        return {"status": "ok", "version": VERSION, "store": store.describe(), "handoffs": box.counts()}
 
     @app.get("/v1/topics", response_model=list[Topic], responses=ERRORS, tags=["service"])
     def topics(who: str = Depends(client)) -> list[dict[str, str]]:
@@ -259,9 +270,10 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             if why:
                 out["handoff"] = handoff.build(why, session, [*store.transcript(session), turn],
                                                cfg.handoff_messages, topical)
-            store.append(session, state, turn, now)
-        if why:
-            webhook.send(out["handoff"])
+            store.append(session, state, turn, now,
+                         also=box.stage(out["handoff"], time.time()) if why and deliverer else None)
+        if why and deliverer:
+            deliverer.wake()
         return out
 
     @app.get("/v1/sessions/{session}", response_model=Transcript, responses=ERRORS, tags=["sessions"])

@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from .dialogue import State
 from .errors import ChatbotError
@@ -36,7 +36,8 @@ class SessionStore(Protocol):
 
     def create(self, client: str, state: State, now: float) -> str: ...
     def get(self, client: str, sid: str) -> SessionRecord | None: ...
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> None: ...
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> None: ...
     def transcript(self, sid: str) -> list[dict[str, Any]]: ...
     def end(self, client: str, sid: str) -> bool: ...
     def purge(self, idle_before: float, created_before: float) -> int: ...
@@ -115,12 +116,16 @@ class SQLiteStore:
             return None
         return SessionRecord(row[0], row[1], State.from_dict(json.loads(row[2])), row[3], row[4])
 
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> None:
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> None:
+        """Record a turn; `also` writes more in the same transaction (the hand-off outbox's row)."""
         with self._tx() as db:
             n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE session = ?", (sid,)).fetchone()[0]
             db.execute("INSERT INTO turns VALUES (?, ?, ?, ?)", (sid, n, now, json.dumps(turn)))
             db.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
                        (json.dumps(state.to_dict()), now, sid))
+            if also is not None:
+                also(db)
 
     def transcript(self, sid: str) -> list[dict[str, Any]]:
         rows = self._db().execute("SELECT body FROM turns WHERE session = ? ORDER BY n", (sid,)).fetchall()
@@ -201,11 +206,15 @@ class RedisStore:
         return SessionRecord(sid, data["client"], State.from_dict(json.loads(data["state"])),
                              float(data["created"]), float(data["updated"]))
 
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> None:
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> None:
+        """Record a turn; `also` adds to the same MULTI/EXEC (the hand-off outbox's keys)."""
         pipe = self.r.pipeline(transaction=True)
         pipe.rpush(self._k("turns", sid), json.dumps(turn))
         pipe.hset(self._k("session", sid), mapping={"state": json.dumps(state.to_dict()), "updated": now})
         pipe.zadd(self._k("index", "updated"), {sid: now})
+        if also is not None:
+            also(pipe)
         pipe.execute()
 
     def transcript(self, sid: str) -> list[dict[str, Any]]:
