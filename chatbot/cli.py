@@ -9,6 +9,57 @@ from typing import Sequence
 
 from .errors import ChatbotError
 
+DESCRIPTION = """\
+Information about soft tissue sarcoma and malignant mesenchymoma, answered only
+from trusted sources (NHS, Sarcoma UK, a guideline overview for professionals);
+every answer names its sources. It is not a doctor and not medical advice.
+
+With no command it starts the chat (the same as `sarcoma-chat chat`)."""
+
+EPILOG = """\
+examples:
+  sarcoma-chat                           chat in the terminal (/help: commands)
+  sarcoma-chat ask "what is limb sparing surgery?"
+  sarcoma-chat ask --audience professional "how is radiotherapy used?"
+  sarcoma-chat batch < questions.jsonl   one JSON reply per input line
+  sarcoma-chat COMMAND --help            a command's options and examples"""
+
+# Examples per subcommand, shown under its --help.
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "chat": ("sarcoma-chat chat                    chat in the terminal (/help: commands)",
+             "sarcoma-chat chat < questions.txt    plain replies when not a terminal"),
+    "ask": ('sarcoma-chat ask "what is limb sparing surgery?"',
+            "sarcoma-chat ask --json hello      the reply object as JSON",
+            'sarcoma-chat ask --audience professional "which chemotherapy drugs are used?"'),
+    "batch": ("""echo '{"session": "a", "text": "what is radiotherapy?"}' | sarcoma-chat batch""",
+              "sarcoma-chat batch < in.jsonl > out.jsonl"),
+    "serve": ("SARCOMA_CHAT_TOKENS=console=SECRET sarcoma-chat serve --port 8080",
+              "sarcoma-chat serve --openapi > docs/openapi.json"),
+    "eval": ("sarcoma-chat eval ../shared/data/dev_set.jsonl",
+             "sarcoma-chat eval --json --report report/ dev_set.jsonl"),
+    "validate": ("sarcoma-chat validate                   check this repository's content",
+                 "sarcoma-chat validate path/to/content   check another content tree"),
+}
+
+
+def _version() -> str:
+    """The installed package's version, as pip reports it."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("sarcoma-chat")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _document(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Each subcommand's --help: its one-line help as the description, then its examples."""
+    helps = {action.dest: action.help for action in sub._choices_actions}
+    for name, parser in sub.choices.items():
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.description = parser.description or (helps.get(name) or "").capitalize() or None
+        if name in EXAMPLES:
+            parser.epilog = "examples:\n" + "\n".join("  " + line for line in EXAMPLES[name])
+
 
 def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from .engine import Engine
@@ -77,15 +128,18 @@ def _eval(engine, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-d
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sarcoma-chat` console script."""
-    parser = argparse.ArgumentParser(prog="sarcoma-chat", description=__doc__)
+    parser = argparse.ArgumentParser(prog="sarcoma-chat", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--content", help="content folder (default: this repository or $SARCOMA_CHAT_CONTENT)")
     parser.add_argument("--config", help="deployment config YAML overriding contacts and messages")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("chat", help="interactive chat (the default)")
     ask = sub.add_parser("ask", help="answer one question and exit")
-    ask.add_argument("question", nargs="+")
+    ask.add_argument("question", nargs="+", help="the question, in your own words")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
-    ask.add_argument("--audience", choices=("patient", "professional"), default="patient")
+    ask.add_argument("--audience", choices=("patient", "professional"), default="patient",
+                     help="plain answers (patient, the default) or with professional detail")
     sub.add_parser("batch", help="JSON Lines in on stdin, one reply object per line out")
     serve = sub.add_parser("serve", help="HTTP JSON API (needs the server extra)")
     serve.add_argument("--host", help="address to bind (default from config/server.yml: 127.0.0.1)")
@@ -100,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           help="also write DIR/index.html: failures, confusion matrix, plots")
     check = sub.add_parser("validate", help="check a content tree; list every problem as file:line: message (fix)")
     check.add_argument("dir", nargs="?", help="the content tree (default: --content, or this repository)")
+    _document(sub)
     args = parser.parse_args(argv)
     if args.command == "validate":
         from .validate import validate

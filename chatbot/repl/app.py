@@ -9,11 +9,9 @@ from typing import IO, Callable
 
 from ..engine import Engine, Session
 from ..paths import state_dir
-import shutil
-
 from ..render import sources_text, wrap
 from ..reply import Reply
-from . import commands, keys, toolbar
+from . import commands, completion, keys, pager, toolbar
 
 log = logging.getLogger("sarcoma_chat")
 _STYLE = {"safety": "ansired bold", "clarify": "ansiyellow", "fallback": "ansicyan", "answer": ""}
@@ -88,7 +86,7 @@ def run(engine: Engine, interactive: bool | None = None) -> int:
         return run_plain(engine, sys.stdin, sys.stdout)
 
     from prompt_toolkit import PromptSession, print_formatted_text
-    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.application import get_app_session
     from prompt_toolkit.formatted_text import FormattedText
     from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
@@ -100,24 +98,31 @@ def run(engine: Engine, interactive: bool | None = None) -> int:
             history = FileHistory(str(folder / "history"))
         except OSError:
             pass
-    words = sorted(commands.COMMANDS) + sorted(a.title for a in engine.knowledge.answers.values())
     prompt: PromptSession[str] = PromptSession(history=history, key_bindings=keys.build(),
-                           completer=WordCompleter(words, ignore_case=True, sentence=True),
-                           bottom_toolbar=toolbar.build(session), complete_while_typing=False)
+                                               completer=completion.ChatCompleter(session),
+                                               bottom_toolbar=toolbar.build(session), complete_while_typing=False)
+    output = get_app_session().output
+
+    def show(parts: list[tuple[str, str]]) -> None:
+        """Print wrapped to the terminal's width as it is now; through the pager if it would not fit."""
+        size = output.get_size()
+        wrapped = [(style, wrap(chunk, size.columns - 1)) for style, chunk in parts]
+        text = FormattedText(wrapped)
+        if pager.needed("".join(chunk for _, chunk in wrapped), size.rows) and pager.page(pager.to_terminal(text, output)):
+            return
+        print_formatted_text(text)
 
     def note(text: str) -> None:
-        print_formatted_text(FormattedText([("", text)]))
+        show([("", text)])
 
     def warn(text: str) -> None:
-        print_formatted_text(FormattedText([("ansired", text)]))
+        show([("ansired", text)])
 
     def say(reply: Reply) -> None:
-        width = shutil.get_terminal_size().columns - 1
-        parts = [(_STYLE.get(reply.kind, ""), wrap(reply.text, width))]
+        parts = [(_STYLE.get(reply.kind, ""), reply.text)]
         if reply.sources:
-            parts.append(("", "\n\n"))
-            parts.append(("ansibrightblack", wrap(sources_text(reply), width)))
-        print_formatted_text(FormattedText(parts + [("", "\n")]))
+            parts += [("", "\n\n"), ("ansibrightblack", sources_text(reply))]
+        show(parts + [("", "\n")])
 
     note(banner(engine) + "\n")
     while True:
