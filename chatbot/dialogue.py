@@ -187,7 +187,9 @@ class Dialogue:
     def understand(self, text: str, state: State) -> Interpretation:
         """The message read once, in the light of the conversation: the last topic and the other
         topics of its subject are more likely (never whether the message is about our domain)."""
-        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent)
+        last = self.k.answers.get(state.last_intent or "")
+        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent,
+                                          context_title=last.title if last else None)
 
     def _prior(self, state: State) -> dict[str, float]:
         prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == state.subject} \
@@ -251,6 +253,15 @@ class Dialogue:
             return True
         if said in self._no or norm.text in self._no:
             return False
+        # "no thanks, I'm fine", "I'd rather not know": the answer and a few words more. A new
+        # question ("no, what about chemo?") is not an answer to this one.
+        words = norm.text.split()
+        if "?" in norm.raw or len(words) < 2:
+            return None
+        for n in range(len(words) - 1, max(0, len(words) - 1 - self.cfg.yes_no_extra_words), -1):
+            head = " ".join(words[:n])
+            if head in self._yes or head in self._no:
+                return head in self._yes
         return None
 
     def _said(self, norm: Normalized) -> tuple[list[str], str]:

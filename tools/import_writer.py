@@ -3,8 +3,10 @@
   topics     rows {"text", "label", "style"}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
              entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
              the shared scorer's format (a gap or out_of_domain label expects "fallback").
-  redflags   rows {"text", "urgent", "category", "style", "person"}: intents/redflags/WRITER.yml
-             (labels urgent:<category> and calm); with --eval, bench/data/frozen_safety.jsonl.
+  redflags   rows {"text", "urgent", "category", "style", "person"[, "context"]}:
+             intents/redflags/WRITER.yml (labels urgent:<category> and calm), or with a "context"
+             topic (replies to that answer) intents/redflags/context/WRITER.yml; with --eval,
+             bench/data/frozen_safety.jsonl.
   dialogues  turns {"dialogue", "turn", "text", "expect", "alt", "style"} (or "urgent" and
              "category" for red-flag conversations), in the shared scorer's format: appended to
              bench/data/tuning_dialogues.jsonl, or with --eval to bench/data/frozen_dialogues.jsonl.
@@ -93,9 +95,13 @@ def main() -> int:
                  "category": r.get("category") if r["urgent"] else "none", "style": r["style"],
                  "person": r.get("person", ""), "writer": w} for n, r in enumerate(good, 1)])
             return 0
-        path = ROOT / "intents" / "redflags" / f"{w}.yml"
-        triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"])
-                   for r in good]
+        # Replies written to a topic the bot had just answered carry it ("context"): the
+        # detector learns them as it reads them, after that topic.
+        contextual = any(r.get("context") for r in good)
+        path = ROOT / "intents" / "redflags" / ("context" if contextual else "") / f"{w}.yml"
+        triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"],
+                    *([str(r["context"])] if contextual else [])) for r in good
+                   if not contextual or r.get("context") in k.answers]
     else:
         records = []
         for n, r in enumerate(rows, 1):
