@@ -133,3 +133,13 @@ def test_a_file_that_is_not_yaml_is_one_problem_not_a_cascade(content: Path) -> 
     lexicon = [str(p) for p in validate(content).errors if p.path == "config/lexicon.yml"]
     assert len(lexicon) == 1, lexicon
     assert "is not valid YAML: duplicate key 'token_map'" in lexicon[0]
+
+
+def test_broken_redaction_rules_are_located(content: Path) -> None:
+    path = content / "config" / "redaction.yml"
+    text = path.read_text(encoding="utf-8").replace("  bare_run: 7 ", "  bare_run: seven ")
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "bare_run: seven" in row)
+    messages = [str(p) for p in validate(content).errors]
+    assert f"config/redaction.yml:{line}: redaction: digits: 'bare_run' must be a number " \
+           "(write a number from 5 to 20)" in messages, messages
