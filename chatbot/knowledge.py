@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from . import backtracking
 from .errors import ContentError, Problem
 from .yamlio import LineDict, LineList, line_of, read_yaml
 
@@ -323,14 +324,20 @@ class _Reader:
     def patterns(self, path: Path, node: LineDict, key: str, what: str) -> tuple[re.Pattern[str], ...]:
         out = []
         for i, raw in enumerate(self.strings(path, node, key, what)):
+            items = node.get(key)
+            line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
             try:
                 out.append(re.compile(raw))
             except re.error as exc:
-                items = node.get(key)
-                line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
                 self.problems.append(Problem(self.display(path), line,
                                              f"{what}: pattern {raw!r} is not a valid regular expression: {exc}",
                                              "fix the pattern (escape special characters with \\)"))
+                continue
+            slow = backtracking.risk(raw)       # it would hang the bot on a long message that fails it
+            if slow:
+                self.problems.append(Problem(self.display(path), line,
+                                             f"{what}: pattern {raw!r} can take exponential time: {slow}",
+                                             backtracking.FIX))
         return tuple(out)
 
     def date(self, path: Path, node: LineDict, key: str, what: str) -> dt.date | None:
