@@ -133,8 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--content", help="content folder (default: this repository or $SARCOMA_CHAT_CONTENT)")
     parser.add_argument("--config", help="deployment config YAML overriding contacts and messages")
+    parser.add_argument("--no-history", action="store_true", help="chat: keep no history file (arrow keys recall this chat only)")
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("chat", help="interactive chat (the default)")
+    chat = sub.add_parser("chat", help="interactive chat (the default)")
+    chat.add_argument("--no-history", action="store_true", default=argparse.SUPPRESS,
+                      help="keep no history file (arrow keys recall this chat only)")
     ask = sub.add_parser("ask", help="answer one question and exit")
     ask.add_argument("question", nargs="+", help="the question, in your own words")
     ask.add_argument("--json", action="store_true", help="print the reply object as JSON")
@@ -179,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2) if args.json else render_text(reply, width))
             return 0
         from .repl import app
-        return app.run(engine)
+        return app.run(engine, keep_history=not args.no_history)
     except ChatbotError as exc:
         print(f"sarcoma-chat: {exc}", file=sys.stderr)
         return 2

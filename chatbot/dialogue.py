@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
-from itertools import islice
-from typing import Literal, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Sequence
 
 from .decide import Bars, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge

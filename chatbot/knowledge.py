@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
+from . import backtracking
 from .errors import ContentError, Problem
 from .yamlio import LineDict, LineList, line_of, read_yaml
 
@@ -357,6 +358,12 @@ class _Reader:
                 self.problems.append(Problem(self.display(path), line,
                                              f"{what}: pattern {raw!r} is not a valid regular expression: {exc}",
                                              "fix the pattern (escape special characters with \\)"))
+                continue
+            slow = backtracking.risk(raw)       # it would hang the bot on a long message that fails it
+            if slow:
+                self.problems.append(Problem(self.display(path), line,
+                                             f"{what}: pattern {raw!r} can take exponential time: {slow}",
+                                             backtracking.FIX))
         return tuple(out)
 
     def date(self, path: Path, node: LineDict, key: str, what: str) -> dt.date | None:

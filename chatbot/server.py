@@ -19,16 +19,19 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import handoff, outbox
+from . import redact as redaction
 from .dialogue import Audience, State
 from .engine import Engine
 from .knowledge import SMALL_TALK
-from .redact import redact
 from .reply import Reply, SourceRef
 from .server_config import ServerConfig
 from .store import SessionStore
 
 VERSION = "1"
 LOCAL_CLIENT = "local"
+# Every logger a message could reach in a traceback: redacted where records are made. (The access
+# log, off at the "warning" level `serve` runs at, holds paths only: session ids stay readable.)
+LOGGERS = ("sarcoma_chat", "sarcoma_chat.handoff", "uvicorn", "uvicorn.error", "fastapi")
 
 
 # --------------------------------------------------------------------------- wire models
@@ -166,6 +169,8 @@ class BodyLimit:
 def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
                clock: Callable[[], float] = time.time) -> FastAPI:
     """The API for one engine and one store; every route under /v1."""
+    redact = redaction.default().redact       # loaded now: a broken rules file stops the start, not a turn
+    redaction.guard_loggers(LOGGERS)
     box = outbox.open_outbox(store)
     rules = outbox.policy(cfg)
     deliverer = outbox.Deliverer(box, rules) if rules else None

@@ -124,7 +124,6 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
     p2 = np.array([i.ranking[1].probability if len(i.ranking) > 1 else 0.0 for i in interps])
     k1_topic = np.array([k[0] == "topic" for k in kinds])
     k1_gap = np.array([k[0] == "gap" for k in kinds])
-    k2_gap = np.array([len(k) > 1 and k[1] == "gap" for k in kinds])
     is_topic = np.array([label_kind(l) == "topic" for l in labels])
     first_right = np.array([i.ranking[0].label == l for i, l in zip(interps, labels)])
     tops = np.zeros((n, 3))
