@@ -293,7 +293,8 @@ class Dialogue:
         weights = {o: interp.probability(o) for o in options}
         total = sum(weights.values())
         pick = max(options, key=lambda o: weights[o])
-        if total > 0 and weights[pick] / total >= self.cfg.selection_threshold and weights[pick] >= self.bars.option / 2:
+        if total > 0 and weights[pick] / total >= self.cfg.selection_threshold \
+                and weights[pick] >= self.bars.option * self.cfg.selection_option_share:
             return pick
         return None
 

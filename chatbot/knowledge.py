@@ -147,6 +147,7 @@ class MatchingConfig:
     context_weight: float
     subject_weight: float
     selection_threshold: float
+    selection_option_share: float  # a reply picking an option by its words needs this share of the option bar
     yes_no_extra_words: int        # words after a yes or no that still make it an answer ("no thanks, I'm fine")
     max_wrong_answers: float
     max_out_of_domain_answers: float
@@ -617,7 +618,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1), "yes_no_extra_words": (0, 10),
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1), "selection_option_share": (0, 1), "yes_no_extra_words": (0, 10),
         "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
         "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),
         "typo_vowel_min_length": (3, 20), "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
