@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from chatbot import evaluate as ev  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
+from chatbot.progress import track  # noqa: E402
 from chatbot.understand import corpus  # noqa: E402
 from chatbot.understand.interpretation import label_kind  # noqa: E402
 
@@ -46,7 +47,7 @@ class NearestExample:
         self.score = similarity(texts)
         own = []
         step = max(1, len(texts) // 1500)         # a sample is enough to place a percentile
-        for i in range(0, len(texts), step):
+        for i in track(range(0, len(texts), step), f"{name} threshold"):
             sims = self.score(texts[i])
             same = [s for j, s in enumerate(sims) if j != i and labels[j] == labels[i]]
             if same:
@@ -102,9 +103,10 @@ def minilm_sim(texts: list[str]) -> Callable[[str], list[float]]:
     return score
 
 
-def run_system(reply: Callable[[str, str], dict[str, Any]], items: list[ev.Item]) -> tuple[list[dict[str, Any]], list[float]]:
+def run_system(reply: Callable[[str, str], dict[str, Any]], items: list[ev.Item],
+               label: str) -> tuple[list[dict[str, Any]], list[float]]:
     outs, lat = [], []
-    for it in items:
+    for it in track(items, label):
         start = time.perf_counter()
         out = reply(it.session, it.text)
         lat.append((time.perf_counter() - start) * 1000)
@@ -159,9 +161,9 @@ def main() -> int:
         reply = build()
         sessions.clear()
         gc.collect()
-        f_out, _ = run_system(reply, frozen)
-        d_out, d_lat = run_system(reply, dev)
-        c_out, c_lat = run_system(reply, clinc)
+        f_out, _ = run_system(reply, frozen, f"{name} frozen")
+        d_out, d_lat = run_system(reply, dev, f"{name} dev")
+        c_out, c_lat = run_system(reply, clinc, f"{name} CLINC")
         del reply
         fz = ev.score(frozen, f_out)["metrics"]
         d = ev.score(dev, d_out)["metrics"]

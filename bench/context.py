@@ -1,6 +1,7 @@
 """Choose how strongly the conversation colours the reading of a message (context_weight and
-subject_weight in config/matching.yml) on tuning dialogues: the dev set's dialogues and the
-scripted tests/data/dialogues.yml. The frozen conversations are never used here.
+subject_weight in config/matching.yml) on tuning dialogues: the writers' tuning conversations
+(bench/data/tuning_dialogues.jsonl), the dev set's dialogues and the scripted
+tests/data/dialogues.yml. The frozen conversations are never used here.
 
     .venv/bin/python bench/context.py
 """
@@ -21,6 +22,7 @@ from chatbot import evaluate as ev  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "dev_set.jsonl"
+TUNING = ROOT / "bench" / "data" / "tuning_dialogues.jsonl"
 
 
 def scripted() -> list[ev.Item]:
@@ -36,18 +38,20 @@ def scripted() -> list[ev.Item]:
 
 def main() -> int:
     engine = Engine.load()
-    items = [it for it in ev.load_items(DEV) if it.dialogue is not None] + scripted()
+    items = ev.load_items(TUNING) + [it for it in ev.load_items(DEV) if it.dialogue is not None] + scripted()
     print(f"{len(items)} turns of tuning dialogues")
     base = engine.knowledge.matching
     results = []
-    for context, subject in itertools.product((0.0, 1.0, 2.0, 3.0, 4.0), (0.0, 1.0, 2.0, 3.0, 4.0)):
+    for context, subject in itertools.product((0.0, 1.0, 2.0, 3.0, 4.0, 6.0), (0.0, 1.0, 2.0, 3.0)):
         engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject)
-        rows = ev.score(items, ev.run(engine, items))["rows"]
-        right = sum(r["correct"] for r in rows)
-        wrong = sum(r["wrong"] for r in rows)
-        results.append((right - 5 * wrong, right, wrong, context, subject))
-    for score, right, wrong, context, subject in sorted(results, reverse=True)[:8]:
-        print(f"context_weight {context:<4} subject_weight {subject:<4} turns right {right}/{len(items)}, wrong {wrong}")
+        scored = ev.score(items, ev.run(engine, items))
+        right = sum(r["correct"] for r in scored["rows"])
+        wrong = sum(r["wrong"] for r in scored["rows"])
+        # A wrong answer costs five right ones: the same trade the answer bars make.
+        results.append((right - 5 * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject))
+    for _, right, wrong, dialogues, context, subject in sorted(results, reverse=True)[:8]:
+        print(f"context_weight {context:<4} subject_weight {subject:<4} turns right {right}/{len(items)}, "
+              f"wrong {wrong}, conversations right {dialogues:.1%}")
     return 0
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
-from itertools import islice
-from typing import Literal, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Sequence
 
 from .decide import Bars, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
@@ -19,22 +18,27 @@ from .understand.corpus import GAP_PREFIX
 
 Audience = Literal["patient", "professional"]
 AUDIENCES: tuple[Audience, ...] = ("patient", "professional")
+About = Literal["self", "other"]
+
+
 @dataclass(frozen=True)
 class State:
     """A conversation's memory between turns; plain data, so it can be stored anywhere."""
 
-    last_intent: str | None = None
+    last_intent: str | None = None      # the last topic answered (not small talk)
     pending_options: tuple[str, ...] = ()
     pending_confirm: str | None = None
     disclaimer_shown: bool = False
     audience: Audience = "patient"
     turns: int = 0
+    subject: str | None = None          # the group of the last topic: sarcoma in general, or mesenchymoma
+    about: About = "self"               # who the conversation is about: the person, or someone they care for
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready data, for session stores."""
         return {"last_intent": self.last_intent, "pending_options": list(self.pending_options),
                 "pending_confirm": self.pending_confirm, "disclaimer_shown": self.disclaimer_shown,
-                "audience": self.audience, "turns": self.turns}
+                "audience": self.audience, "turns": self.turns, "subject": self.subject, "about": self.about}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> "State":
@@ -46,7 +50,9 @@ class State:
                    pending_confirm=_opt_str(data.get("pending_confirm")),
                    disclaimer_shown=bool(data.get("disclaimer_shown")),
                    audience="professional" if audience == "professional" else "patient",
-                   turns=int(data.get("turns") or 0))  # type: ignore[call-overload]
+                   turns=int(data.get("turns") or 0),  # type: ignore[call-overload]
+                   subject=_opt_str(data.get("subject")),
+                   about="other" if data.get("about") == "other" else "self")
 
 
 def _opt_str(value: object) -> str | None:
@@ -71,8 +77,9 @@ class Dialogue:
         self._counterpart: dict[tuple[str, str], str] = {}
         for a, b in knowledge.settings.counterparts:
             if a in knowledge.answers and b in knowledge.answers:
-                self._counterpart[(a, knowledge.answers[b].group)] = b
-                self._counterpart[(b, knowledge.answers[a].group)] = a
+                # Several general topics may share one subject topic; it goes back to the first.
+                self._counterpart.setdefault((a, knowledge.answers[b].group), b)
+                self._counterpart.setdefault((b, knowledge.answers[a].group), a)
         # The words of each topic's title, for red flags that lean on the last topic.
         self._title_text = {i: " ".join(t for t in self.normalizer.phrase(a.title) if t not in self.lex.stopwords)
                             for i, a in knowledge.answers.items()}
@@ -80,7 +87,7 @@ class Dialogue:
         self._no = frozenset(fold(w) for w in self.lex.no)
         self._neither = frozenset(fold(w) for w in self.lex.neither)
         self._topics = self._topic_list()
-        self._filled: dict[str, str] = {}      # content text -> filled in (content is fixed)
+        self._filled: dict[tuple[str, bool], str] = {}   # content text, for a carer -> filled in
         # What every answer cites and offers next, made once: content does not change.
         self._cited = {intent: self._sources(answer) for intent, answer in knowledge.answers.items()}
         self._related = {intent: self._options(answer.related) for intent, answer in knowledge.answers.items()}
@@ -97,6 +104,10 @@ class Dialogue:
         if not norm.tokens:
             return self._finish(state, self._fallback(self.k.message("empty")))
 
+        if state.subject is None and state.last_intent in self.k.answers:     # a record stored before subjects
+            state = evolve(state, subject=self._group(state.last_intent or ""))
+        if state.about == "self" and any(p.search(norm.text) for p in self.k.settings.about_someone_else):
+            state = evolve(state, about="other")
         # Read once: the topics, and how likely this is an emergency or crisis.
         interp = self.understand(text[:limit], state)
         urgent = self._urgent(norm, text[:limit], interp, state)
@@ -111,7 +122,7 @@ class Dialogue:
                 answer = self.k.answers[intent]
                 assert answer.confirm is not None
                 body = answer.confirm.yes if choice else answer.confirm.no
-                return self._finish(evolve(state, last_intent=intent),
+                return self._finish(evolve(state, last_intent=intent, subject=answer.group),
                                     self._answer(answer, 1.0, state, body=body), truncated)
 
         if state.pending_options:
@@ -125,19 +136,27 @@ class Dialogue:
                 return self._answer_turn(state, picked, 1.0, truncated)
 
         if self._ordinal(norm) is not None:
-            # A number or "the second one" with nothing offered: ask which, never answer.
+            # A number or "the second one" with nothing offered is not answered: the reply asks
+            # which, listing the last answer's related topics, which a number may then pick.
             related = tuple(o.intent for o in self._related.get(state.last_intent or "", ()))[: self.cfg.max_options]
             if related:
                 listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(related, 1))
-                reply = Reply("clarify", self.k.message("which_one_options", options=listed),
-                              options=self._options(related))
+                reply = Reply("fallback", self.k.message("which_one_options", options=listed),
+                              suggestions=self._options(related))
                 return self._finish(evolve(state, pending_options=related), reply, truncated)
-            return self._finish(state, Reply("clarify", self.k.message("which_one")), truncated)
+            return self._finish(state, Reply("fallback", self.k.message("which_one")), truncated)
 
         if norm.foreign:
             return self._finish(state, self._fallback(self.k.message("fallback_other_language")), truncated)
 
         return self._act(state, interp, truncated, text[:limit])
+
+    def choose(self, state: State, intent: str) -> tuple[Reply, State]:
+        """A topic picked without words (a page's "talk to a person" button): its answer, no guessing."""
+        if intent not in self.k.answers:
+            raise KeyError(intent)
+        state = evolve(state, turns=state.turns + 1, pending_options=(), pending_confirm=None)
+        return self._answer_turn(state, intent, 1.0, False)
 
     def rule_hit(self, text: str, state: State = State()) -> SafetyHit | None:
         """The red-flag rule that fires on a message, as a turn reads it (training counts these)."""
@@ -167,22 +186,23 @@ class Dialogue:
     def understand(self, text: str, state: State) -> Interpretation:
         """The message read once, in the light of the conversation: the last topic and the other
         topics of its subject are more likely (never whether the message is about our domain)."""
-        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent)
+        last = self.k.answers.get(state.last_intent or "")
+        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent,
+                                          context_title=last.title if last else None)
 
     def _prior(self, state: State) -> dict[str, float]:
+        prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == state.subject} \
+            if state.subject else {}
         last = state.last_intent
-        if not last or last not in self.k.answers or self._is_small_talk(last):
-            return {}
-        group = self._group(last)
-        prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == group}
-        prior[last] = self.cfg.context_weight
+        if last and last in self.k.answers:
+            prior[last] = self.cfg.context_weight
         return prior
 
     def _in_subject(self, topic: str, state: State, text: str) -> str:
         """The topic's counterpart in the conversation's subject, when the message names none:
         "how is it treated?" after malignant mesenchymoma is its treatment."""
-        subject = self._group(state.last_intent or "")
-        if not subject or subject == self._group(topic) or self._is_small_talk(state.last_intent or ""):
+        subject = state.subject
+        if not subject or subject == self._group(topic):
             return topic
         words = set(fold(text).replace("'", " ").split())
         if any(words & self._subject_words.get(g, frozenset()) for g in self._subject_words):
@@ -211,14 +231,15 @@ class Dialogue:
         if decision.kind == "gap" and decision.label:
             gap = self._gaps.get(decision.label.removeprefix(GAP_PREFIX))
             if gap is not None:
-                return self._finish(state, self._gap_reply(gap, interp), truncated)
-        return self._finish(state, self._fallback(self.k.message("fallback"), self._options(decision.options)),
+                return self._finish(state, self._gap_reply(gap, interp, state), truncated)
+        fallback = self.k.message("fallback", carer=state.about == "other")
+        return self._finish(state, self._fallback(fallback, self._options(decision.options)),
                             truncated)
 
     def _answer_turn(self, state: State, intent: str, confidence: float, truncated: bool) -> tuple[Reply, State]:
         answer = self.k.answers[intent]
         if not self._is_small_talk(intent):
-            state = evolve(state, last_intent=intent)
+            state = evolve(state, last_intent=intent, subject=answer.group)
         if answer.confirm is not None:
             state = evolve(state, pending_confirm=intent)
         return self._finish(state, self._answer(answer, confidence, state), truncated)
@@ -231,6 +252,15 @@ class Dialogue:
             return True
         if said in self._no or norm.text in self._no:
             return False
+        # "no thanks, I'm fine", "I'd rather not know": the answer and a few words more. A new
+        # question ("no, what about chemo?") is not an answer to this one.
+        words = norm.text.split()
+        if "?" in norm.raw or len(words) < 2:
+            return None
+        for n in range(len(words) - 1, max(0, len(words) - 1 - self.cfg.yes_no_extra_words), -1):
+            head = " ".join(words[:n])
+            if head in self._yes or head in self._no:
+                return head in self._yes
         return None
 
     def _said(self, norm: Normalized) -> tuple[list[str], str]:
@@ -263,14 +293,18 @@ class Dialogue:
         weights = {o: interp.probability(o) for o in options}
         total = sum(weights.values())
         pick = max(options, key=lambda o: weights[o])
-        if total > 0 and weights[pick] / total >= self.cfg.selection_threshold and weights[pick] >= self.bars.option / 2:
+        if total > 0 and weights[pick] / total >= self.cfg.selection_threshold \
+                and weights[pick] >= self.bars.option * self.cfg.selection_option_share:
             return pick
         return None
 
     # ------------------------------------------------------------------ replies
     def _answer(self, answer: Answer, confidence: float, state: State, body: str | None = None) -> Reply:
-        text = self._fill(body if body is not None else answer.text)
-        if state.audience == "professional" and answer.professional and body is None:
+        carer = state.about == "other"
+        if body is None:
+            body = answer.carer if carer and answer.carer else answer.text
+        text = self._fill(body, carer)
+        if state.audience == "professional" and answer.professional and body in (answer.text, answer.carer):
             text += ("\n\n" + self.k.message("professional_heading") + " " + self._fill(answer.professional)
                      + "\n\n" + self.k.message("professional_disclaimer"))
         notices = self._review_notices(answer)
@@ -284,12 +318,13 @@ class Dialogue:
         return Reply("clarify", self.k.message("clarify", options=listed), options=self._options(options),
                      confidence=confidence)
 
-    def _gap_reply(self, gap: Gap, interp: Interpretation) -> Reply:
+    def _gap_reply(self, gap: Gap, interp: Interpretation, state: State) -> Reply:
         """"I don't have that", the care team, and the related topics: the one the question is
         most about first, then the gap's own."""
         near = [r.label for r in interp.topics() if not self._is_small_talk(r.label)][:1]
         related = list(dict.fromkeys([*near, *gap.related]))
-        return self._fallback(self.k.message("gap", gap=gap.says), self._options(related[: self.cfg.max_options]))
+        return self._fallback(self.k.message("gap", carer=state.about == "other", gap=gap.says),
+                              self._options(related[: self.cfg.max_options]))
 
     def _fallback(self, text: str, suggestions: tuple[Option, ...] = ()) -> Reply:
         if suggestions:
@@ -320,11 +355,11 @@ class Dialogue:
                                           date=src.next_review_due.isoformat()))
         return out
 
-    def _fill(self, template: str) -> str:
+    def _fill(self, template: str, carer: bool = False) -> str:
         """An answer's text with its placeholders filled; each content text is filled once."""
-        text = self._filled.get(template)
+        text = self._filled.get((template, carer))
         if text is None:
-            text = self._filled[template] = self.k.fill(template, topics=self._topics)
+            text = self._filled[(template, carer)] = self.k.fill(template, carer, topics=self._topics)
         return text
 
     def _topic_list(self) -> str:

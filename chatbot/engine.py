@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from pathlib import Path
 
 from . import knowledge as knowledge_mod
 from .dialogue import AUDIENCES, Audience, Dialogue, State
-from .errors import InputError
+from .errors import ContentError, InputError, Problem
 from .knowledge import Knowledge
 from .normalize import Normalizer
 from .records import evolve
@@ -30,10 +29,10 @@ class Turn:
 def normalizer_for(knowledge: Knowledge) -> Normalizer:
     """The normaliser the safety rules read messages with."""
     examples = [e for intent in knowledge.intents.values() for e in intent.examples]
+    # Titles and the named word lists (medicines, relatives, limbs) are real words: never
+    # "correct" one into another.
     corpus = [a.title for a in knowledge.answers.values()]
-    # Words the safety rules look for are real words too: never "correct" one into another.
-    patterns = [p.pattern for r in knowledge.safety.rules for group in r.all for p in group]
-    corpus += [" ".join(re.findall(r"(?<![\\])\b[a-z]{3,}\b", p)) for p in patterns]
+    corpus += [w for words in knowledge.lists.values() for w in words]
     return Normalizer(knowledge.lexicon, knowledge.synonyms, corpus, knowledge.matching, examples)
 
 
@@ -44,6 +43,11 @@ class Engine:
         self.knowledge = knowledge
         self.normalizer = normalizer_for(knowledge)
         self.interpreter = Interpreter.load()
+        unknown = sorted(set(knowledge.answers) - set(self.interpreter.labels))
+        if unknown:
+            # Another content tree than the model was trained on: its topics could never be answered.
+            raise ContentError([Problem("intents/", None, f"the trained model does not know the topic(s) "
+                                        f"{', '.join(unknown[:5])}", "retrain it on this content: make model")])
         self.dialogue = Dialogue(knowledge, self.normalizer, self.interpreter, SafetyChecker(knowledge.safety))
 
     @classmethod
@@ -58,6 +62,10 @@ class Engine:
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
         """One turn as a pure function, for callers that keep the state themselves."""
         return self.dialogue.respond(state, text)
+
+    def choose(self, state: State, intent: str) -> tuple[Reply, State]:
+        """The answer of a topic picked by a button rather than typed (KeyError for an unknown one)."""
+        return self.dialogue.choose(state, intent)
 
 
 class Session:

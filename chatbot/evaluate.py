@@ -58,7 +58,7 @@ def _ordered(raw: list[dict[str, Any]]) -> list[Item]:
                  o.get("dialogue"), o.get("style") or "-") for o in raw]
 
 
-def run(engine: Engine, items: list[Item]) -> list[dict[str, Any]]:
+def run(engine: Engine, items: Iterable[Item]) -> list[dict[str, Any]]:
     """Send every item through a session of its own (or its dialogue's); reply dicts in order."""
     sessions: dict[str, Any] = {}
     outs = []
@@ -95,6 +95,7 @@ def score(items: list[Item], outs: list[dict[str, Any]]) -> dict[str, Any]:
         correct = (answered and intent in ok) if cls in ("in_scope", "clarify") else False
         rows.append({"id": it.id, "text": it.text, "cls": cls, "expect": exp, "kind": kind, "intent": intent,
                      "options": o.get("options") or [], "hit": bool(ok & set(o.get("options") or [])),
+                     "alt": list(alt), "confidence": o.get("confidence"),
                      "correct": bool(correct or kind == cls), "wrong": answered and intent not in ok,
                      "dialogue": it.dialogue, "style": it.style})
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -133,14 +134,23 @@ def score(items: list[Item], outs: list[dict[str, Any]]) -> dict[str, Any]:
             "per_style": per_style(rows)}
 
 
-def per_style(rows: list[dict[str, Any]]) -> dict[str, dict[str, float | int]]:
-    """Per writing style: how many items, how many handled right, in-scope wrong answers."""
-    out: dict[str, dict[str, float | int]] = {}
+def per_style(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per writing style: items handled right, and precision, recall and F1 over its in-scope items."""
+    out: dict[str, dict[str, Any]] = {}
     for style in sorted({r["style"] for r in rows}):
         rs = [r for r in rows if r["style"] == style]
         ins = [r for r in rs if r["cls"] == "in_scope"]
+        answered = [r for r in ins if r["kind"] == "answer"]
+        right = sum(1 for r in ins if r["correct"])
+        precision = right / len(answered) if answered else (1.0 if ins else None)
+        recall = right / len(ins) if ins else None
+        f1 = (2 * precision * recall / (precision + recall) if precision + recall else 0.0) \
+            if precision is not None and recall is not None else None
         out[style] = {"items": len(rs), "correct": round(sum(r["correct"] for r in rs) / len(rs), 4),
-                      "wrong": round(sum(r["wrong"] for r in ins) / len(ins), 4) if ins else 0.0}
+                      "wrong": round(sum(r["wrong"] for r in ins) / len(ins), 4) if ins else 0.0,
+                      "support": len(ins), "precision": None if precision is None else round(precision, 4),
+                      "recall": None if recall is None else round(recall, 4),
+                      "f1": None if f1 is None else round(f1, 4)}
     return out
 
 
@@ -193,38 +203,3 @@ def report_text(result: dict[str, Any], name: str) -> str:
         lines.append("\n  most confused (expected -> answered):")
         lines += [f"    {a} -> {b}: {n}" for (a, b), n in result["confused"]]
     return "\n".join(lines)
-
-
-def report_html(result: dict[str, Any], name: str) -> str:
-    """A self-contained HTML page: the numbers and a confusion-matrix picture (inline SVG)."""
-    from html import escape
-    rows = [r for r in result["rows"] if r["cls"] == "in_scope"]
-    gold = sorted({r["expect"] for r in rows})
-    cols = gold + [c for c in ("clarify", "fallback", "safety") if any(predicted(r) == c for r in rows)]
-    cols += sorted({predicted(r) for r in rows} - set(cols))
-    counts = Counter((r["expect"], predicted(r)) for r in rows)
-    cell, left, top = 16, 200, 150
-    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + cell * len(cols) + 20}" '
-           f'height="{top + cell * len(gold) + 20}" font-family="sans-serif" font-size="10">']
-    for j, c in enumerate(cols):
-        x = left + j * cell + cell // 2
-        svg.append(f'<text transform="translate({x},{top - 6}) rotate(-60)">{escape(c)}</text>')
-    for i, g in enumerate(gold):
-        y = top + i * cell
-        svg.append(f'<text x="{left - 6}" y="{y + 12}" text-anchor="end">{escape(g)}</text>')
-        total = sum(counts[(g, c)] for c in cols) or 1
-        for j, c in enumerate(cols):
-            n = counts[(g, c)]
-            shade = int(255 - 200 * n / total)
-            colour = f"rgb({shade},{shade},255)" if c == g else (f"rgb(255,{shade},{shade})" if n else "#fff")
-            svg.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell}" height="{cell}" fill="{colour}" '
-                       f'stroke="#ddd"><title>{escape(g)} -> {escape(c)}: {n}</title></rect>')
-            if n:
-                svg.append(f'<text x="{left + j * cell + cell // 2}" y="{y + 12}" text-anchor="middle">{n}</text>')
-    svg.append("</svg>")
-    return ("<!doctype html><meta charset='utf-8'><title>sarcoma-chat evaluation</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;text-align:right}"
-            "td:first-child,th:first-child{text-align:left}</style>"
-            f"<h1>Evaluation: {escape(name)}</h1><pre>{escape(report_text(result, name))}</pre>"
-            "<h2>Confusion matrix (in-scope items: expected topic by row, what the bot did by column)</h2>"
-            + "".join(svg))

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from .reply import Reply
 
 
+_ITEM = re.compile(r"\s*(?:(?:[-*\u2022]|\d+[.)])\s+|/\S+(?: \S+)?\s{2,})")   # "- ", "2) ", "/help  what it does"
+
+
 def wrap(text: str, width: int | None) -> str:
-    """Wrap each paragraph at word boundaries (None: leave lines as they are)."""
+    """Wrap each paragraph at word boundaries, list items and indented lines hanging under their text.
+
+    Words are never split (not even at hyphens): a word longer than the line stays whole.
+    """
     if not width or width < 20:
         return text
     out = []
     for para in text.split("\n"):
-        indent = para[: len(para) - len(para.lstrip())]
-        out.append(textwrap.fill(para, width, subsequent_indent=indent + ("  " if para.lstrip().startswith("- ") else ""))
-                   if para.strip() else "")
+        if not para.strip():
+            out.append("")
+            continue
+        indent = len(para) - len(para.lstrip())
+        item = _ITEM.match(para)
+        hang = " " * (item.end() if item and item.end() <= width // 2 else indent + 2 if item else indent)
+        out.append(textwrap.fill(para.rstrip(), width, subsequent_indent=hang, break_long_words=False,
+                                 break_on_hyphens=False))
     return "\n".join(out)
 
 

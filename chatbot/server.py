@@ -25,21 +25,25 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import handoff
-from .dialogue import State
+from . import handoff, outbox
+from . import redact as redaction
+from .dialogue import Audience, State
 from .engine import Engine
 from .errors import ChatbotError
 from .knowledge import SMALL_TALK
-from .redact import redact
-from .reply import SourceRef
+from .reply import Reply, SourceRef
 from .server_config import ServerConfig, is_loopback, require_auth
-from .store import SessionStore, StoreBusy, StoreError
+from .store import DRIVER_ERRORS, SessionStore, StoreBusy, StoreError
 
 VERSION = "1"
 LOCAL_CLIENT = "local"
 STARTUP_FAILURE = 3          # uvicorn's exit code for a worker that cannot start: its supervisor then stops
 RATE_WINDOW_S = 60.0
 log = logging.getLogger("sarcoma_chat.server")
+NOT_READY: tuple[type[BaseException], ...] = (StoreError, *DRIVER_ERRORS)   # the outbox uses the drivers directly
+# Every logger a message could reach in a traceback: redacted where records are made. (The access
+# log holds paths only, its session ids masked by RedactedAccessLog.)
+LOGGERS = ("sarcoma_chat", "sarcoma_chat.server", "sarcoma_chat.outbox", "uvicorn", "uvicorn.error", "fastapi")
 
 
 # --------------------------------------------------------------------------- wire models
@@ -109,11 +113,18 @@ class Topic(BaseModel):
     group: str
 
 
+class HandoffCounts(BaseModel):
+    pending: int = Field(description="Hand-offs in the outbox not yet delivered")
+    dead: int = Field(description="Hand-offs given up on after every retry (dead letters)")
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"] = Field(description="`unavailable` (with 503) when the store does not answer")
     version: str = Field(description="API version")
     content: str = Field(description="Digest of the content tree (answers, intents, settings) being served")
     store: str | None = Field(default=None, description="Session store kind: sqlite or redis (readiness only)")
+    handoffs: HandoffCounts | None = Field(default=None, description="The hand-off outbox (readiness only, "
+                                           "when the store answers)")
     error: str | None = Field(default=None, description="Why the service is not ready")
 
 
@@ -183,7 +194,7 @@ def banner(engine: Engine, store: SessionStore, cfg: ServerConfig, address: str,
     return (f"sarcoma-chat: serving http://{address} ({workers} worker{'s' if workers != 1 else ''}); "
             f"store {store.where()}; content {content_version(engine.knowledge.root)}, "
             f"{len(engine.knowledge.answers)} topics; auth: {clients}; "
-            f"web: off; API docs {docs}")
+            f"web: {'on' if cfg.web.enabled else 'off'}; API docs {docs}")
 
 
 
@@ -236,15 +247,22 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
 
     Routes are async; what blocks (the engine's CPU work and every store call) runs in the
     thread pool, one hop per request."""
-    webhook = handoff.Webhook(cfg.webhook_url, cfg.webhook_timeout_s, cfg.webhook_retries)
+    redact = redaction.default().redact       # loaded now: a broken rules file stops the start, not a turn
+    redaction.guard_loggers(LOGGERS)
+    box = outbox.open_outbox(store)
+    rules = outbox.policy(cfg)
+    deliverer = outbox.Deliverer(box, rules) if rules else None
     content = content_version(engine.knowledge.root)
     assets = docs_assets()
     redact_access_log()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if deliverer:
+            deliverer.start()
         yield
-        webhook.close()
+        if deliverer:
+            deliverer.close()
 
     app = FastAPI(title="sarcoma-chat", version=VERSION, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Patient-support chatbot for soft tissue sarcoma and malignant mesenchymoma. "
@@ -334,12 +352,14 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
     def ready() -> JSONResponse:
         try:
             store.ping()
-        except StoreError as exc:
+            handoffs = box.counts()
+        except NOT_READY as exc:
             log.error("readiness: %s", exc)
             return JSONResponse({"status": "unavailable", "version": VERSION, "content": content,
                                  "store": store.describe(), "error": "the session store does not answer"},
                                 status_code=503, headers={"Retry-After": "5"})
-        return JSONResponse({"status": "ok", "version": VERSION, "content": content, "store": store.describe()})
+        return JSONResponse({"status": "ok", "version": VERSION, "content": content, "store": store.describe(),
+                             "handoffs": handoffs})
 
     health_responses: dict[int | str, dict[str, Any]] = {503: {"model": Health, "description": "The store does not answer"}}
 
@@ -350,7 +370,8 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
 
     @app.get("/v1/health/ready", response_model=Health, responses=health_responses, tags=["service"])
     async def readiness() -> JSONResponse:
-        """Readiness: the session store answers; 503 with Retry-After when it does not (no token needed)."""
+        """Readiness: the session store answers, and the hand-offs pending and dead in its outbox;
+        503 with Retry-After when it does not (no token needed)."""
         return await run_in_threadpool(ready)
 
     @app.get("/v1/health", response_model=Health, responses=health_responses, tags=["service"])
@@ -381,7 +402,10 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
         sid = await run_in_threadpool(create_sync, who, audience)
         return {"session": sid, "audience": audience}
 
-    def turn_sync(who: str, session: str, body: Message) -> tuple[dict[str, Any], str | None]:
+    def run_turn(who: str, session: str, said: str, audience: Audience | None,
+                 respond: Callable[[State], tuple[Reply, State]]) -> dict[str, Any]:
+        """One turn holding its session (the web page's too): ownership, rate, reply, hand-off, and the
+        turn stored with its hand-off in the outbox in one transaction. Blocks: call it in a thread."""
         now = clock()
         # Ownership before the rate: another client's messages never count against this session.
         with store.turn(who, session, now, cfg.messages_per_minute, RATE_WINDOW_S, cfg.busy_wait_s) as begun:
@@ -394,31 +418,33 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             if begun.retry_after:
                 raise HTTPException(429, f"more than {cfg.messages_per_minute} messages a minute in this session",
                                     headers={"Retry-After": str(max(1, math.ceil(begun.retry_after)))})
-            state = replace(record.state, audience=body.audience) if body.audience else record.state
+            state = replace(record.state, audience=audience) if audience else record.state
             start = time.perf_counter()
-            reply, state = engine.respond(state, body.text)
+            reply, state = respond(state)
             out = reply.to_dict(session=session)
             out["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
-            turn = {"at": now, "user": redact(body.text), "reply": out}
+            turn = {"at": now, "user": redact(said), "reply": out}
             why = handoff.reason(out, engine.knowledge.settings.roles.get("handoff"))
             if why:
                 out["handoff"] = handoff.build(why, session, [*store.transcript(session), turn],
                                                cfg.handoff_messages, topical)
-            if not store.append(session, state, turn, now):
+            staged = box.stage(out["handoff"], time.time()) if why and deliverer else None
+            if not store.append(session, state, turn, now, also=staged):
                 raise HTTPException(404, "no such session")
-        return out, why
+        if staged is not None and deliverer:
+            deliverer.wake()
+        return out
 
     @app.post("/v1/sessions/{session}/messages", response_model=ReplyOut, responses=ERRORS, tags=["sessions"])
     async def send(session: str, body: Message, who: str = Depends(client)) -> JSONResponse:
         """Send one message; the reply is the batch protocol's reply object (plus `handoff` when a person is needed)."""
         if len(body.text) > cfg.max_message_chars:
             raise HTTPException(413, f"message longer than {cfg.max_message_chars} characters")
-        out, why = await run_in_threadpool(turn_sync, who, session, body)
-        if why:
-            webhook.send(out["handoff"])
+        out = await run_in_threadpool(run_turn, who, session, body.text, body.audience,
+                                      lambda state: engine.respond(state, body.text))
         return JSONResponse(out)        # built by Reply.to_dict, the batch protocol's own shape: not re-validated
 
-    def transcript_sync(who: str, session: str) -> dict[str, Any]:
+    def transcript_sync(session: str, who: str) -> dict[str, Any]:
         record = session_of(who, session, clock())
         return {"session": session, "audience": record.state.audience, "created": record.created,
                 "updated": record.updated, "turns": store.transcript(session)}
@@ -426,7 +452,7 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
     @app.get("/v1/sessions/{session}", response_model=Transcript, responses=ERRORS, tags=["sessions"])
     async def transcript(session: str, who: str = Depends(client)) -> dict[str, Any]:
         """The session's transcript, personal data redacted."""
-        return await run_in_threadpool(transcript_sync, who, session)
+        return await run_in_threadpool(transcript_sync, session, who)
 
     @app.delete("/v1/sessions/{session}", status_code=204, responses=ERRORS, tags=["sessions"])
     async def end(session: str, who: str = Depends(client)) -> Response:
@@ -435,11 +461,15 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             raise HTTPException(404, "no such session")
         return Response(status_code=204)
 
+    if cfg.web.enabled:
+        from .web.routes import add_web
+        add_web(app, engine, store, cfg, clock, turn=run_turn, transcript=transcript_sync, purge=purge)
     app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
 
 
 BANNER_ENV = "_SARCOMA_CHAT_BANNER_SHOWN"     # set by `sarcoma-chat serve --workers`: it has printed the line
+WEB_ENV = "_SARCOMA_CHAT_WEB"                 # set by `sarcoma-chat serve --workers --web`: serve the page too
 
 
 def app_from_env() -> FastAPI:
@@ -455,13 +485,16 @@ def app_from_env() -> FastAPI:
 
     try:
         cfg = server_config.load()
+        if os.environ.get(WEB_ENV) == "1":
+            cfg = replace(cfg, web=replace(cfg.web, enabled=True))
         require_auth(cfg, None)
         engine = Engine.load()
         store = open_store(store_spec(cfg.store), cfg.retention_s)
+        app = create_app(engine, store, cfg)
     except ChatbotError as exc:
         print(f"sarcoma-chat: {exc}", file=sys.stderr, flush=True)
         sys.exit(STARTUP_FAILURE)
     if not os.environ.get(BANNER_ENV):
         print(banner(engine, store, cfg, "(the address given to uvicorn)") + f"; worker {os.getpid()}",
               file=sys.stderr, flush=True)
-    return create_app(engine, store, cfg)
+    return app

@@ -9,6 +9,8 @@ from typing import Any, Mapping
 
 from .errors import ChatbotError, ContentError, Problem
 from .knowledge import CONFIG_ENV, _Reader, default_root
+from .web import config as web_config
+from .web.config import WebConfig
 from .yamlio import LineDict
 
 TOKENS_ENV = "SARCOMA_CHAT_TOKENS"
@@ -40,6 +42,13 @@ class ServerConfig:
     webhook_timeout_s: float
     webhook_retries: int
     handoff_messages: int
+    webhook_secret: str | None          # from SARCOMA_CHAT_WEBHOOK_SECRET, never from a file
+    webhook_backoff_s: float
+    webhook_backoff_max_s: float
+    webhook_lease_s: float
+    webhook_poll_s: float
+    webhook_shutdown_s: float
+    web: WebConfig = WebConfig()
 
     @property
     def loopback(self) -> bool:
@@ -64,12 +73,14 @@ def require_auth(cfg: ServerConfig, host: str | None) -> None:
         raise ChatbotError(f"refusing to start: no bearer tokens are configured and {host} is not loopback; {fix}")
 
 
-_TOP = {"host", "port", "store", "tokens", "limits", "handoff"}
+_TOP = {"host", "port", "store", "tokens", "limits", "handoff", "web"}
 _LIMITS = {"max_message_chars": (1, 1_000_000), "max_body_bytes": (100, 100_000_000),
            "messages_per_minute": (1, 100_000), "sessions_per_client": (1, 10_000_000),
            "busy_wait_seconds": (1, 600), "idle_expiry_minutes": (1, 525_600), "retention_days": (1, 36_500)}
 ENV_SOURCE = f"{TOKENS_ENV} (environment variable)"
-_HANDOFF = {"webhook_url", "timeout_seconds", "retries", "last_messages"}
+_HANDOFF = {"timeout_seconds": (0.1, 300), "retries": (0, 100), "backoff_seconds": (0.01, 86_400),
+            "backoff_max_seconds": (0.01, 604_800), "lease_seconds": (1, 86_400), "poll_seconds": (0.01, 3600),
+            "shutdown_seconds": (0, 300), "last_messages": (1, 100)}
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,11 +104,14 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
     data: dict[str, Any] = dict(doc)
     override = override or os.environ.get(CONFIG_ENV)
     over: LineDict | None = None
+    url_at: tuple[Path, Any] = (path, _section(data, "handoff"))     # where webhook_url was written, for errors
     if override:
         over = r.mapping(Path(override), r.load(Path(override)), "the deployment config")
         if over is not None and isinstance(over.get("server"), dict):
             r.keys(Path(override), over["server"], _TOP, set(), "deployment config: server")
             data = _merge(data, over["server"])
+            if isinstance(over["server"].get("handoff"), LineDict) and "webhook_url" in over["server"]["handoff"]:
+                url_at = (Path(override), over["server"]["handoff"])
     token_path, token_node = path, doc
     if override and over is not None and isinstance(over.get("server"), dict) and "tokens" in over["server"]:
         token_path, token_node = Path(override), over["server"]
@@ -111,10 +125,13 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
     r.keys(path, limits, set(_LIMITS), set(_LIMITS), "server limits")
     nums = {k: int(r.number(path, limits, k, "server limits", lo, hi)) for k, (lo, hi) in _LIMITS.items()}
     handoff = _section(data, "handoff")
-    r.keys(path, handoff, _HANDOFF, set(), "server handoff")
+    r.keys(path, handoff, {"webhook_url", *_HANDOFF}, set(_HANDOFF), "server handoff")
+    hand = {k: r.number(path, handoff, k, "server handoff", lo, hi) for k, (lo, hi) in _HANDOFF.items() if k in handoff}
+    secret = _webhook(r, url_at, handoff, hand)
     tokens = data.get("tokens") or {}
     if env_tokens is None:
         tokens = _file_tokens(r, token_path, token_node, tokens)
+    web = web_config.parse(r, path, _section(data, "web"))
     if r.problems:
         raise ContentError([*r.problems, *env_problems])
     if env_problems:
@@ -126,9 +143,11 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
         messages_per_minute=nums["messages_per_minute"], sessions_per_client=nums["sessions_per_client"],
         busy_wait_s=float(nums["busy_wait_seconds"]), idle_expiry_s=nums["idle_expiry_minutes"] * 60.0,
         retention_s=nums["retention_days"] * 86_400.0,
-        webhook_url=handoff.get("webhook_url") or None, webhook_timeout_s=float(handoff.get("timeout_seconds") or 5),
-        webhook_retries=int(handoff["retries"]) if handoff.get("retries") is not None else 3,
-        handoff_messages=int(handoff.get("last_messages") or 5))
+        webhook_url=handoff.get("webhook_url") or None, webhook_timeout_s=hand["timeout_seconds"],
+        webhook_retries=int(hand["retries"]), handoff_messages=int(hand["last_messages"]), webhook_secret=secret,
+        webhook_backoff_s=hand["backoff_seconds"], webhook_backoff_max_s=hand["backoff_max_seconds"],
+        webhook_lease_s=hand["lease_seconds"], webhook_poll_s=hand["poll_seconds"],
+        webhook_shutdown_s=hand["shutdown_seconds"], web=web)
 
 
 def parse_tokens(text: str, problems: list[Problem]) -> dict[str, str]:
@@ -172,3 +191,25 @@ def _file_tokens(r: _Reader, path: Path, node: Any, tokens: Any) -> dict[str, st
         else:
             good[str(name)] = token
     return good
+
+
+def _webhook(r: _Reader, url_at: tuple[Path, Any], handoff: LineDict, hand: Mapping[str, float]) -> str | None:
+    """The webhook's secret, after checking the URL is https (or loopback) and the secret is set."""
+    from .outbox import SECRET_ENV, SECRET_MIN_CHARS, url_problem
+
+    secret = os.environ.get(SECRET_ENV) or None
+    if handoff.get("webhook_url") is None:
+        return secret
+    problem = url_problem(handoff["webhook_url"])
+    if problem:
+        r.error(*url_at, "webhook_url", f"server handoff: webhook_url {problem}",
+                "use https://, or http:// only to 127.0.0.1 / localhost / ::1")
+    if len(secret or "") < SECRET_MIN_CHARS:
+        r.problems.append(Problem(SECRET_ENV, None, f"must hold at least {SECRET_MIN_CHARS} characters: a webhook_url "
+                                  "is set and every hand-off is signed with this secret",
+                                  f"export {SECRET_ENV}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                                  " and give the receiver the same value"))
+    if hand.get("lease_seconds", 0) <= hand.get("timeout_seconds", 0):
+        r.error(url_at[0], handoff, "lease_seconds", "server handoff: lease_seconds must be longer than timeout_seconds",
+                "or a slow delivery would be claimed and sent again by another worker")
+    return secret

@@ -56,7 +56,8 @@ class SessionStore(Protocol):
     def create(self, client: str, state: State, now: float, limit: int | None = None,
                active_since: float = 0.0) -> str | None: ...
     def get(self, client: str, sid: str) -> SessionRecord | None: ...
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> bool: ...
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> bool: ...
     def transcript(self, sid: str) -> list[dict[str, Any]]: ...
     def end(self, client: str, sid: str) -> bool: ...
     def purge(self, idle_before: float, created_before: float) -> int: ...
@@ -98,6 +99,8 @@ try:
 except ImportError:  # pragma: no cover - the server extra installs it
     _REDIS_ERRORS = ()
 _redis = _translate(_REDIS_ERRORS, "Redis session store")
+# What the stores' drivers raise, for code beside the store (the hand-off outbox) that uses them directly.
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *_REDIS_ERRORS)
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -254,14 +257,19 @@ class SQLiteStore:
         return 0.0
 
     @_sqlite
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> bool:
-        """Store a turn; False (nothing stored) if the session was deleted meanwhile."""
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> bool:
+        """Store a turn; False (nothing stored) if the session was deleted meanwhile.
+
+        `also(db)` writes more in the same transaction (the hand-off outbox's row): both or neither."""
         with self._tx() as db:
             if db.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
                           (json.dumps(state.to_dict()), now, sid)).rowcount == 0:
                 return False
             n = db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE session = ?", (sid,)).fetchone()[0]
             db.execute("INSERT INTO turns VALUES (?, ?, ?, ?)", (sid, n, now, json.dumps(turn)))
+            if also is not None:
+                also(db)
         return True
 
     @_sqlite
@@ -315,6 +323,8 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[7])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[7])
 return 1
 """
+# ARGV[6..]: further commands to run only if the turn is stored (the outbox's), each as its
+# argument count then its arguments.
 _APPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
@@ -324,6 +334,12 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 local owner = redis.call('HGET', KEYS[1], 'client')
 if owner then redis.call('ZADD', ARGV[5] .. owner, 'XX', ARGV[3], ARGV[4]) end
+local i = 6
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
 return 1
 """
 _BEGIN = """
@@ -347,8 +363,9 @@ _UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del'
 class RedisStore:
     """For several server processes behind a load balancer: state and transcript in Redis.
 
-    Every key but the two purge indexes expires by itself: sessions and transcripts after
-    `retention_s`, rate windows after a minute, locks after LOCK_MS."""
+    Every session key but the two purge indexes expires by itself: sessions and transcripts after
+    `retention_s`, rate windows after a minute, locks after LOCK_MS. The hand-off outbox's keys
+    (outbox.py) do not: a delivered hand-off is deleted, a dead letter after `retention_s`."""
 
     LOCK_MS = 5_000
     kind = "redis"
@@ -448,11 +465,22 @@ class RedisStore:
                              float(data["created"]), float(data["updated"]))
 
     @_redis
-    def append(self, sid: str, state: State, turn: dict[str, Any], now: float) -> bool:
-        """Store a turn; False (nothing stored) if the session was deleted meanwhile."""
+    def append(self, sid: str, state: State, turn: dict[str, Any], now: float,
+               also: Callable[[Any], None] | None = None) -> bool:
+        """Store a turn; False (nothing stored) if the session was deleted meanwhile.
+
+        `also(pipe)` queues more writes (the hand-off outbox's keys); they run inside the same
+        script, after the session check: both or neither, in one round trip."""
+        extra: list[Any] = []
+        if also is not None:
+            queued = self.r.pipeline(transaction=False)      # records commands; never executed itself
+            also(queued)
+            for command, _options in queued.command_stack:
+                extra += [len(command), *command]
+            queued.reset()
         return bool(self._append(keys=[self._k("session", sid), self._k("turns", sid), self._k("index", "updated")],
                                  args=[json.dumps(turn), json.dumps(state.to_dict()), repr(now), sid,
-                                       self._k("client", "")]))
+                                       self._k("client", ""), *extra]))
 
     @_redis
     def transcript(self, sid: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from . import knowledge
+from . import knowledge, redact
 from .engine import Engine
 from .errors import ContentError, Problem
 
@@ -64,11 +64,18 @@ def validate(root: Path | str | None = None, today: dt.date | None = None) -> Re
     engine = Engine(k)
     errors: list[Problem] = []
     warnings: list[Problem] = list(k.warnings)
+    errors += _redaction(k.root)
     errors += _duplicates(engine)
     errors += _self_consistency(engine)
     warnings += _review_dates(k, today or dt.date.today())
     warnings += _readability(k)
     return Report(tuple(errors), tuple(warnings))
+
+
+def _redaction(root: Path) -> list[Problem]:
+    """The redaction rules of this tree (the repository's are used where a tree has none)."""
+    path = root / redact.RULES_FILE
+    return redact.read_rules(path)[1] if path.is_file() else []
 
 
 def _examples(engine: Engine) -> list[tuple[str, str, str, int]]:

@@ -74,6 +74,36 @@ def test_bad_lines_get_an_error_and_the_stream_goes_on() -> None:
     assert replies[-1]["intent"] == "radiotherapy"
 
 
+def test_lines_that_would_exhaust_the_reader_get_an_error_and_the_stream_goes_on() -> None:
+    lines = [b"[" * 5000 + b"]" * 5000,                                   # RecursionError in json
+             b'{"session": "x", "text": ' + b"1" * 100_000 + b"}",        # int() refuses 4,300+ digits
+             b'{"session": "x", "text": "hi", "audience": ' + b"{" * 40 + b"}" * 40 + b"}",
+             b'{"session": "x", "text": 1.' + b"5" * 200 + b"}",
+             b'{"session": "x", "text": NaN}',
+             b'{"session": "\\ud800", "text": "hello"}',                   # a lone surrogate cannot be written back
+             b'{"session": "x", "text": "\\udfff what is radiotherapy"}',
+             b'{"session": "x", "text": "' + b"[" * 100 + b' what is radiotherapy"}',   # brackets in text are text
+             b'{"session": "x", "text": "what is radiotherapy"}']
+    replies = run_batch(b"\n".join(lines) + b"\n")
+    assert len(replies) == len(lines)
+    errors = [r.get("error", "") for r in replies]
+    assert errors[0] == 'line 1: nested deeper than 32 levels; send {"session": "…", "text": "…"}'
+    assert errors[1] == "line 2: a number of 100000 characters (at most 100); send the message as text"
+    assert errors[2].startswith("line 3: nested deeper than 32 levels")
+    assert errors[3] == "line 4: a number of 202 characters (at most 100); send the message as text"
+    assert errors[4].startswith("line 5: not valid JSON (NaN is not standard JSON")
+    assert errors[5] == 'line 6: "session" holds a lone surrogate (an escape like \\ud800); send valid Unicode text'
+    assert errors[6].startswith('line 7: "text" holds a lone surrogate')
+    assert "error" not in replies[7] and replies[7]["session"] == "x"
+    assert replies[8]["intent"] == "radiotherapy"
+
+
+def test_an_over_long_line_is_refused_without_ending_the_stream() -> None:
+    replies = run_batch(b"x" * 3_000_001 + b"\n" + b'"what is radiotherapy"')     # the last line has no newline
+    assert replies[0] == {"error": "line 1: longer than 1000000 bytes; send one message per line"}
+    assert replies[1]["intent"] == "radiotherapy"
+
+
 def test_each_reply_is_flushed_before_the_next_line_is_read() -> None:
     proc = subprocess.Popen([str(SCRIPT), "batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, encoding="utf-8")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
+
+from chatbot.cli import main
 
 from .conftest import ROOT
 
@@ -58,3 +64,48 @@ def test_deployment_config_sets_the_support_line(tmp_path: Path) -> None:
     cfg.write_text("contacts:\n  support_line: the Example Sarcoma Support Line on 0100 000 0000\n", encoding="utf-8")
     out = run("--config", str(cfg), "ask", "I want to talk to a real person")
     assert "the Example Sarcoma Support Line on 0100 000 0000" in out.stdout
+
+
+def _help(*args: str, capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sarcoma-chat {version}"
+
+
+def test_help_describes_the_tool_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    out = _help(capsys=capsys)
+    assert "soft tissue sarcoma" in out and "not medical advice" in out
+    assert "--version" in out
+    examples = out[out.index("examples:"):].splitlines()[1:]
+    assert any(line.strip().startswith("sarcoma-chat ask ") for line in examples)
+    assert all(len(line) < 80 for line in out.splitlines())     # hand-made lines fit a usual terminal
+
+
+def test_every_subcommand_has_a_description_and_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = re.search(r"\{([a-z,]+)\}", _help(capsys=capsys))
+    assert commands is not None
+    for name in commands.group(1).split(","):
+        out = _help(name, capsys=capsys)
+        description = out.split("\n\n")[1]
+        assert description.strip() and not description.startswith(("options:", "positional")), name
+        examples = out[out.index("examples:"):].splitlines()[1:]
+        assert any(line.strip().startswith(f"sarcoma-chat {name}") or f"| sarcoma-chat {name}" in line
+                   for line in examples), name
+
+
+def test_plain_chat_never_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a pipe a long answer is printed, not handed to $PAGER: only a person at a terminal pages."""
+    paged = tmp_path / "paged.txt"
+    monkeypatch.setenv("PAGER", f"{sys.executable} -c \"import sys; open('{paged}', 'w').write(sys.stdin.read())\"")
+    out = run(stdin="/audience professional\nwhat is radiotherapy\n/quit\n")
+    assert "For healthcare professionals" in out.stdout and "Sources:" in out.stdout
+    assert not paged.exists()

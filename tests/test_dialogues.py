@@ -37,4 +37,4 @@ def test_dialogue(engine: Engine, dialogue: dict[str, Any]) -> None:
             assert intent in [o.intent for o in reply.options], f"{where}: {intent} not offered"
         for intent in turn.get("suggests", []):
             assert intent in [o.intent for o in reply.suggestions], f"{where}: {intent} not suggested"
-        options = [o.intent for o in reply.options]
+        options = [o.intent for o in reply.options or reply.suggestions]

@@ -32,7 +32,7 @@ from chatbot.normalize import Normalizer
     ("factory settings", ("factory", "settings")),          # a word, not another form of "factors"
     ("main treatmnt", ("main", "treatment")),               # an example's slip reads as the word, not another slip
     ("mesenchymal cells", ("mesenchymal", "cells")),        # a real word, not a slip of "mesenchymoma"
-    ("it feels lumpy", ("it", "feels", "lump")),            # a form of one of our words
+    ("it feels lumpy", ("it", "feel", "lump")),             # forms of our words read as the words
     ("any events today", ("any", "events", "today")),       # not a form of "even": it has none
     ("a lump in her shoulder", ("a", "lump", "in", "her", "arm")),   # not "should"; part of an arm
 ])

@@ -191,7 +191,7 @@ def test_handoff_object_webhook_and_redaction(engine: Engine, store_spec: str, c
     hook = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{hook.server_address[1]}/handoff"
-    with client_for(engine, store_spec, replace(cfg, webhook_url=url)) as c:
+    with client_for(engine, store_spec, replace(cfg, webhook_url=url, webhook_secret="s" * 32)) as c:
         sid = start(c)
         say(c, sid, "what is radiotherapy")
         reply = say(c, sid, "can I talk to a real person? ring me on 07700 900123").json()
@@ -208,7 +208,7 @@ def test_handoff_object_webhook_and_redaction(engine: Engine, store_spec: str, c
 
 def test_a_failing_webhook_never_breaks_the_chat(engine: Engine, tmp_path: Path, cfg: server_config.ServerConfig) -> None:
     dead = f"http://127.0.0.1:{free_port()}/nobody-listens"
-    with client_for(engine, str(tmp_path / "s.db"), replace(cfg, webhook_url=dead, webhook_retries=1,
+    with client_for(engine, str(tmp_path / "s.db"), replace(cfg, webhook_url=dead, webhook_secret="s" * 32, webhook_retries=1,
                                                              webhook_timeout_s=0.2)) as c:
         sid = start(c)
         assert say(c, sid, "I want to speak to a human").json()["intent"] == "human_handoff"

@@ -99,3 +99,14 @@ def test_model_files_carry_their_licence() -> None:
 def test_the_detector_catches_red_flags_the_rules_do_not_name(engine: Engine, text: str) -> None:
     assert engine.interpreter.interpret(text).urgency >= engine.dialogue.safety_bars["checkin"]
     assert engine.session().send(text).kind == "safety"
+
+
+def test_content_with_a_topic_the_model_never_learned_is_refused() -> None:
+    from dataclasses import replace
+
+    from chatbot import knowledge
+
+    k = knowledge.load(ROOT)
+    answer = next(iter(k.answers.values()))
+    with pytest.raises(ContentError, match="make model"):
+        Engine(replace(k, answers={**k.answers, "new_topic": replace(answer, intent="new_topic")}))

@@ -133,3 +133,63 @@ def test_a_file_that_is_not_yaml_is_one_problem_not_a_cascade(content: Path) -> 
     lexicon = [str(p) for p in validate(content).errors if p.path == "config/lexicon.yml"]
     assert len(lexicon) == 1, lexicon
     assert "is not valid YAML: duplicate key 'token_map'" in lexicon[0]
+
+
+def test_a_pattern_naming_an_unknown_word_list_is_located(content: Path) -> None:
+    safety = content / "config" / "safety.yml"
+    lines = safety.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if "{medicine}" in line and not line.lstrip().startswith("#"))
+    lines[n] = lines[n].replace("{medicine}", "{medicines}", 1)
+    safety.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(knowledge.ContentError) as caught:
+        knowledge.load(content)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith(f"config/safety.yml:{n + 1}: ") and "{medicines}" in m and "config/lists.yml" in m
+               for m in messages), messages
+
+
+def test_a_named_list_stands_for_its_words(content: Path) -> None:
+    lists = content / "config" / "lists.yml"
+    lists.write_text(lists.read_text(encoding="utf-8").replace("medicine: [", "medicine: [gummies, "), encoding="utf-8")
+    k = knowledge.load(content)
+    patterns = [p for r in k.safety.rules for g in r.all for p in g if "got into" in p.pattern]
+    assert any(p.search("my toddler got into the gummies") for p in patterns)
+    assert not any(p.search("my toddler got into the garden") for p in patterns)
+
+
+def test_a_carer_wording_that_adds_to_its_answer_is_located(content: Path) -> None:
+    path = content / "answers" / "sarcoma_treatment.yml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    n = next(i for i, line in enumerate(lines) if line.strip() == "carer: >-")
+    lines.insert(n + 1, "    Most people are cured within a year.")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    messages = [str(p) for p in validate(content).errors]
+    assert any(m.startswith("answers/sarcoma_treatment.yml:") and "carer wording adds words" in m
+               and "cured" in m and "within" in m for m in messages), messages
+
+
+def test_broken_redaction_rules_are_located(content: Path) -> None:
+    path = content / "config" / "redaction.yml"
+    text = path.read_text(encoding="utf-8").replace("  bare_run: 7 ", "  bare_run: seven ")
+    path.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "bare_run: seven" in row)
+    messages = [str(p) for p in validate(content).errors]
+    assert f"config/redaction.yml:{line}: redaction: digits: 'bare_run' must be a number " \
+           "(write a number from 5 to 20)" in messages, messages
+
+
+def test_a_pattern_that_can_take_exponential_time_is_located(content: Path) -> None:
+    path = content / "config" / "safety.yml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = lines.index("informational:") + 1
+    lines.insert(at, "  - '^(\\w+\\s?)+$'")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = validate(content)          # returns at once: the rule is refused before any text meets it
+    messages = [str(p) for p in report.errors]
+    assert (f"config/safety.yml:{at + 1}: safety: pattern '^(\\\\w+\\\\s?)+$' can take exponential time: a repeated "
+            "group holds a repeat whose characters the rest of the group can also match, so one text splits many "
+            "ways between repetitions (make each repetition unambiguous: require a separator the inner part cannot "
+            "match, e.g. `(\\w+\\s)+` for `(\\w+\\s?)+`, bound it, or make it possessive, e.g. `(?:\\w+\\s?)++`)"
+            in messages), messages
+    with pytest.raises(knowledge.ContentError):
+        Engine.load(content)            # the bot refuses to start rather than hang on a message

@@ -3,11 +3,13 @@
   topics     rows {"text", "label", "style"}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
              entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
              the shared scorer's format (a gap or out_of_domain label expects "fallback").
-  redflags   rows {"text", "urgent", "category", "style", "person"}: intents/redflags/WRITER.yml
-             (labels urgent:<category> and calm); with --eval, bench/data/frozen_safety.jsonl.
+  redflags   rows {"text", "urgent", "category", "style", "person"[, "context"]}:
+             intents/redflags/WRITER.yml (labels urgent:<category> and calm), or with a "context"
+             topic (replies to that answer) intents/redflags/context/WRITER.yml; with --eval,
+             bench/data/frozen_safety.jsonl.
   dialogues  turns {"dialogue", "turn", "text", "expect", "alt", "style"} (or "urgent" and
-             "category" for red-flag conversations): only with --eval, appended to
-             bench/data/frozen_dialogues.jsonl in the shared scorer's format.
+             "category" for red-flag conversations), in the shared scorer's format: appended to
+             bench/data/tuning_dialogues.jsonl, or with --eval to bench/data/frozen_dialogues.jsonl.
 
 Frozen files are never trained or tuned on: they only measure.
 
@@ -93,13 +95,14 @@ def main() -> int:
                  "category": r.get("category") if r["urgent"] else "none", "style": r["style"],
                  "person": r.get("person", ""), "writer": w} for n, r in enumerate(good, 1)])
             return 0
-        path = ROOT / "intents" / "redflags" / f"{w}.yml"
-        triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"])
-                   for r in good]
+        # Replies written to a topic the bot had just answered carry it ("context"): the
+        # detector learns them as it reads them, after that topic.
+        contextual = any(r.get("context") for r in good)
+        path = ROOT / "intents" / "redflags" / ("context" if contextual else "") / f"{w}.yml"
+        triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"],
+                    *([str(r["context"])] if contextual else [])) for r in good
+                   if not contextual or r.get("context") in k.answers]
     else:
-        if not args.eval:
-            print("dialogues are only ever evaluation data: add --eval", file=sys.stderr)
-            return 2
         records = []
         for n, r in enumerate(rows, 1):
             expect = r.get("expect")
@@ -114,7 +117,9 @@ def main() -> int:
                             "text": r["text"], "expect": expect,
                             "alt": [a for a in r.get("alt") or [] if not str(a).startswith(corpus.GAP_PREFIX)],
                             "style": r["style"], "writer": w, **({"urgent": r["urgent"]} if "urgent" in r else {})})
-        append(DATA / "frozen_dialogues.jsonl", records)
+        # Conversations are never trained on: a frozen set only measures; a tuning set may
+        # choose the policy's few settings (bench/context.py) and show its failures.
+        append(DATA / ("frozen_dialogues.jsonl" if args.eval else "tuning_dialogues.jsonl"), records)
         return 0
     path.parent.mkdir(parents=True, exist_ok=True)
     count = corpus.write_writer_file(path, triples, f"written by independent writer {w}; imported with "

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chatbot import knowledge  # noqa: E402
+from chatbot.errors import Problem  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.classifier import CLASSIFIER_FILE, REDFLAG_FILE  # noqa: E402
 from chatbot.understand.encoder import ENCODERS, MODEL_DIR, Encoder, load_encoder  # noqa: E402
+from chatbot.understand.interpreter import in_context  # noqa: E402
 from chatbot.understand.train import Params, fit, save  # noqa: E402
 
 
@@ -68,13 +71,15 @@ def main() -> int:
     return 0 if args.only == "topics" else train_redflags(encoder, params, args.encoder)
 
 
-def rules_fire(texts: list[str]) -> "np.ndarray":
-    """Which messages a rule of config/safety.yml already catches, read as a turn reads them."""
+def rules_fire(examples: list[corpus.Example]) -> "np.ndarray":
+    """Which messages a rule of config/safety.yml already catches, read as a turn reads them
+    (after the topic the bot had just answered, for messages written as replies to one)."""
     import numpy as np
 
+    from chatbot.dialogue import State
     from chatbot.engine import Engine
     dialogue = Engine(knowledge.load(ROOT)).dialogue
-    return np.array([dialogue.rule_hit(t) is not None for t in texts])
+    return np.array([dialogue.rule_hit(e.text, State(last_intent=e.context or None)) is not None for e in examples])
 
 
 def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
@@ -82,15 +87,22 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     import numpy as np
     start = time.perf_counter()
     examples, problems = corpus.read_redflags(ROOT)
-    bank = {p.stem for p in (ROOT / "intents" / "redflags").glob("*.yml")}
+    folder = ROOT / "intents" / "redflags"
+    bank = {p.stem for p in [*folder.glob("*.yml"), *(folder / "context").glob("*.yml")]}
+    titles = {i: a.title for i, a in knowledge.load(ROOT).answers.items()}
+    problems += [Problem(f"intents/redflags/context/{e.writer}.yml", None, f"context '{e.context}' is not a topic",
+                         "use a topic id of answers/") for e in examples if e.context and e.context not in titles]
     if problems:
-        print("\n".join(map(str, problems)), file=sys.stderr)
+        print("\n".join(map(str, dict.fromkeys(problems))), file=sys.stderr)
         return 1
+    fingerprint = corpus.fingerprint(examples)
+    ruled = rules_fire(examples)
+    # A reply to a topic is learned as the detector reads it at run time: after the topic's title.
+    examples = [replace(e, text=in_context(e.text, titles[e.context])) if e.context else e for e in examples]
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
     print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
     p_urgent = crossval.urgency(probs, classes)
-    ruled = rules_fire([e.text for e in examples])
     ordinary = np.array([e.writer not in bank for e in examples])
     limits = knowledge.load(ROOT).safety
     bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary, limits.max_false_alarms,
@@ -100,7 +112,7 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
           f"look-alikes (rules alone: recall {got['rules_recall']:.1%}; detector alone: recall "
           f"{got['detector_recall']:.1%}); full urgent reply for {got['urgent_recall']:.1%}")
     fitted = fit(examples, encoder, params)
-    meta = {"bars": bars, "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
+    meta = {"bars": bars, "fingerprint": fingerprint, "examples": len(examples),
             "encoder": encoder_name, "cv": {k: round(v, 4) for k, v in got.items()}}
     save(fitted, MODEL_DIR / REDFLAG_FILE, meta)
     print(f"wrote {MODEL_DIR / REDFLAG_FILE} in {time.perf_counter() - start:.0f} s")

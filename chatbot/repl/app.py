@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import IO, Callable
 
 from ..engine import Engine, Session
 from ..paths import state_dir
-import shutil
-
+from ..redact import RedactingFilter, guard_loggers
 from ..render import sources_text, wrap
 from ..reply import Reply
-from . import commands, keys, toolbar
+from . import commands, completion, keys, pager, toolbar
 
 log = logging.getLogger("sarcoma_chat")
 _STYLE = {"safety": "ansired bold", "clarify": "ansiyellow", "fallback": "ansicyan", "answer": ""}
@@ -24,10 +24,14 @@ def setup_log(folder: Path | None) -> None:
     if folder is None or log.handlers:
         return
     try:
-        handler = logging.FileHandler(folder / "sarcoma-chat.log", encoding="utf-8")
+        path = folder / "sarcoma-chat.log"
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))   # the owner only
+        handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         return
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter())      # a traceback may quote what was typed: for this file,
+    guard_loggers([log.name])                 # and for any other handler of the chat's own records
     log.addHandler(handler)
     log.setLevel(logging.INFO)
 
@@ -78,8 +82,10 @@ def run_plain(engine: Engine, stdin: IO[str], stdout: IO[str]) -> int:
     return 0
 
 
-def run(engine: Engine, interactive: bool | None = None) -> int:
-    """The interactive chat; falls back to plain I/O when stdin or stdout is not a terminal."""
+def run(engine: Engine, interactive: bool | None = None, keep_history: bool = True) -> int:
+    """The interactive chat; falls back to plain I/O when stdin or stdout is not a terminal.
+
+    `keep_history` False (`--no-history`) keeps the arrow-key history in memory only."""
     folder = state_dir()
     setup_log(folder)
     if interactive is None:
@@ -88,36 +94,39 @@ def run(engine: Engine, interactive: bool | None = None) -> int:
         return run_plain(engine, sys.stdin, sys.stdout)
 
     from prompt_toolkit import PromptSession, print_formatted_text
-    from prompt_toolkit.completion import WordCompleter
+    from prompt_toolkit.application import get_app_session
     from prompt_toolkit.formatted_text import FormattedText
-    from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+    from prompt_toolkit.history import History, InMemoryHistory
+
+    from .history import open_history
 
     session = engine.session(disclaimer_shown=True)
-    history: History = InMemoryHistory()
-    if folder is not None:
-        try:
-            (folder / "history").touch()
-            history = FileHistory(str(folder / "history"))
-        except OSError:
-            pass
-    words = sorted(commands.COMMANDS) + sorted(a.title for a in engine.knowledge.answers.values())
+    history: History = open_history(folder, keep_history) or InMemoryHistory()
     prompt: PromptSession[str] = PromptSession(history=history, key_bindings=keys.build(),
-                           completer=WordCompleter(words, ignore_case=True, sentence=True),
-                           bottom_toolbar=toolbar.build(session), complete_while_typing=False)
+                                               completer=completion.ChatCompleter(session),
+                                               bottom_toolbar=toolbar.build(session), complete_while_typing=False)
+    output = get_app_session().output
+
+    def show(parts: list[tuple[str, str]]) -> None:
+        """Print wrapped to the terminal's width as it is now; through the pager if it would not fit."""
+        size = output.get_size()
+        wrapped = [(style, wrap(chunk, size.columns - 1)) for style, chunk in parts]
+        text = FormattedText(wrapped)
+        if pager.needed("".join(chunk for _, chunk in wrapped), size.rows) and pager.page(pager.to_terminal(text, output)):
+            return
+        print_formatted_text(text)
 
     def note(text: str) -> None:
-        print_formatted_text(FormattedText([("", text)]))
+        show([("", text)])
 
     def warn(text: str) -> None:
-        print_formatted_text(FormattedText([("ansired", text)]))
+        show([("ansired", text)])
 
     def say(reply: Reply) -> None:
-        width = shutil.get_terminal_size().columns - 1
-        parts = [(_STYLE.get(reply.kind, ""), wrap(reply.text, width))]
+        parts = [(_STYLE.get(reply.kind, ""), reply.text)]
         if reply.sources:
-            parts.append(("", "\n\n"))
-            parts.append(("ansibrightblack", wrap(sources_text(reply), width)))
-        print_formatted_text(FormattedText(parts + [("", "\n")]))
+            parts += [("", "\n\n"), ("ansibrightblack", sources_text(reply))]
+        show(parts + [("", "\n")])
 
     note(banner(engine) + "\n")
     while True:

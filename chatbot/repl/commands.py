@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
+from ..dialogue import AUDIENCES
 from ..engine import Session
 from ..errors import InputError
+from ..knowledge import SMALL_TALK
 from ..render import sources_text
+from ..reply import Reply
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,7 @@ class Command:
     usage: str
     help: str
     handler: Callable[["Context", str], bool]
+    arguments: Callable[[Session], Iterable[str]]     # what Tab offers after the name
 
 
 @dataclass
@@ -32,14 +36,22 @@ class Context:
 COMMANDS: dict[str, Command] = {}
 
 
-def command(*names: str, usage: str = "", help: str) -> Callable[[Callable[[Context, str], bool]], Callable[[Context, str], bool]]:
+Handler = Callable[[Context, str], bool]
+
+
+def command(*names: str, usage: str = "", help: str,
+            arguments: Callable[[Session], Iterable[str]] | None = None) -> Callable[[Handler], Handler]:
     """Register a handler under one or more /names; it returns False to end the chat."""
-    def register(fn: Callable[[Context, str], bool]) -> Callable[[Context, str], bool]:
-        cmd = Command(names, usage or names[0], help, fn)
+    def register(fn: Handler) -> Handler:
+        cmd = Command(names, usage or names[0], help, fn, arguments or _no_arguments)
         for name in names:
             COMMANDS[name] = cmd
         return fn
     return register
+
+
+def _no_arguments(session: Session) -> Iterable[str]:
+    return ()
 
 
 def dispatch(ctx: Context, line: str) -> bool:
@@ -69,27 +81,38 @@ def _help(ctx: Context, arg: str) -> bool:
 
 @command("/topics", help="list the topics I can answer")
 def _topics(ctx: Context, arg: str) -> bool:
+    """The answerable topics under their content groups; greetings and thanks are not topics."""
     k = ctx.session.engine.knowledge
     lines = []
     for name, group in k.settings.groups.items():
         titles = [a.title for a in k.answers.values() if a.group == name]
-        lines.append(f"{group.title}:")
-        lines += [f"  - {t}" for t in titles]
+        if name != SMALL_TALK and titles:
+            lines += [f"{group.title}:", "  " + "; ".join(titles)]
     ctx.say("\n".join(lines))
     return True
 
 
-@command("/sources", help="show the sources of my last answer")
+def last_sourced(session: Session) -> Reply | None:
+    """The latest reply that drew on sources: a hand-off or a "thanks" after it does not hide them."""
+    return next((turn.reply for turn in reversed(session.transcript) if turn.reply.sources), None)
+
+
+@command("/sources", help="show the sources of my last answer that used any")
 def _sources(ctx: Context, arg: str) -> bool:
-    last = ctx.session.last_reply
-    if last is None or not last.sources:
-        ctx.say(ctx.session.engine.knowledge.message("sources_none"))
-    else:
-        ctx.say(sources_text(last))
+    k = ctx.session.engine.knowledge
+    reply = last_sourced(ctx.session)
+    if reply is None:
+        ctx.say(k.message("sources_none"))
+        return True
+    if reply is not ctx.session.last_reply:
+        answer = k.answers.get(reply.intent or "")
+        ctx.say(k.message("sources_earlier", topic=answer.title if answer else reply.intent or ""))
+    ctx.say(sources_text(reply))
     return True
 
 
-@command("/audience", usage="/audience patient|professional", help="choose plain answers or professional detail")
+@command("/audience", usage="/audience " + "|".join(AUDIENCES), help="choose plain answers or professional detail",
+         arguments=lambda session: AUDIENCES)
 def _audience(ctx: Context, arg: str) -> bool:
     if not arg:
         ctx.say(f"Audience: {ctx.session.state.audience}. Use /audience patient or /audience professional.")

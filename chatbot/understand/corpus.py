@@ -32,6 +32,7 @@ class Example:
     label: str
     writer: str
     style: str = ""
+    context: str = ""       # the topic the bot had just answered, for messages read in context
 
 
 def read(root: Path) -> tuple[list[Example], list[Problem]]:
@@ -44,8 +45,12 @@ def read(root: Path) -> tuple[list[Example], list[Problem]]:
 
 def read_redflags(root: Path) -> tuple[list[Example], list[Problem]]:
     """The red-flag detector's data: the bank of urgent messages and calm look-alikes
-    (`intents/redflags/`), plus every topic, gap and out-of-domain example as calm."""
-    bank, problems = _read_files(root, [(p, p.stem) for p in sorted((root / "intents" / "redflags").glob("*.yml"))])
+    (`intents/redflags/`, and `intents/redflags/context/` for replies to a topic the bot had
+    just answered), plus every topic, gap and out-of-domain example as calm."""
+    folder = root / "intents" / "redflags"
+    files = [(p, p.stem) for p in sorted(folder.glob("*.yml"))]
+    files += [(p, p.stem) for p in sorted((folder / "context").glob("*.yml"))]
+    bank, problems = _read_files(root, files)
     topics, more = read(root)
     return bank + [Example(e.text, CALM, e.writer, e.style) for e in topics], problems + more
 
@@ -75,10 +80,11 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
                                         "write `- intent: ID` then `examples: |` with `- text` lines"))
                 continue
             style = str(meta.get("style", "")) if isinstance(meta, dict) else ""
+            context = str(meta.get("context", "")) if isinstance(meta, dict) else ""
             for line in block.splitlines():
                 line = line.strip()
                 if line.startswith("- ") and line[2:].strip():
-                    examples.append(Example(line[2:].strip(), label, writer, style))
+                    examples.append(Example(line[2:].strip(), label, writer, style, context))
     return examples, problems
 
 
@@ -91,23 +97,26 @@ def check_labels(examples: Iterable[Example], topics: Iterable[str], gaps: Itera
 def fingerprint(examples: Iterable[Example]) -> str:
     """A hash of the training data, stored with the model so a stale model is caught."""
     digest = hashlib.sha256()
-    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer)):
-        digest.update(f"{e.label}\t{e.text}\t{e.writer}\n".encode())
+    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context)):
+        digest.update((f"{e.label}\t{e.text}\t{e.writer}" + (f"\t{e.context}" if e.context else "") + "\n").encode())
     return digest.hexdigest()[:16]
 
 
-def write_writer_file(path: Path, rows: Iterable[tuple[str, str, str]], writer_note: str) -> int:
-    """Write one writer's (text, label, style) rows as Rasa NLU YAML, one entry per label and style."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for text, label, style in rows:
+def write_writer_file(path: Path, rows: Iterable[tuple[str, ...]], writer_note: str) -> int:
+    """Write one writer's (text, label, style[, context]) rows as Rasa NLU YAML, one entry per
+    label, style and context."""
+    grouped: dict[tuple[str, str, str], list[str]] = {}
+    for text, label, style, *rest in rows:
         text = " ".join(text.split())
         if text:
-            grouped.setdefault((label, style), []).append(text)
+            grouped.setdefault((label, style, rest[0] if rest else ""), []).append(text)
     lines = ['version: "3.1"', f"# {writer_note}", "nlu:"]
-    for (label, style), texts in sorted(grouped.items()):
+    for (label, style, context), texts in sorted(grouped.items()):
         lines.append(f"- intent: {label}")
-        if style:
-            lines += ["  metadata:", f"    style: {style}"]
+        if style or context:
+            lines.append("  metadata:")
+            lines += [f"    style: {style}"] if style else []
+            lines += [f"    context: {context}"] if context else []
         lines.append("  examples: |")
         lines += [f"    - {t}" for t in dict.fromkeys(texts)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

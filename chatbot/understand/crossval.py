@@ -4,7 +4,6 @@ anything its writer wrote, and the policy's bars are chosen on those judgements.
 from __future__ import annotations
 
 import itertools
-import sys
 import zlib
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Sequence
@@ -12,6 +11,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..decide import Bars, Decision, decide
+from ..progress import track
 from .classifier import Classifier
 from .corpus import CALM, Example
 from .encoder import Encoder
@@ -83,9 +83,7 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
     probs = np.zeros((len(examples), len(classes)), dtype=np.float32)
     folds = fold_names(examples)
     writers = sorted(set(folds))
-    for n, writer in enumerate(writers, 1):
-        if progress and sys.stderr.isatty():
-            print(f"\r  fold {n}/{len(writers)} (without {writer})", end="", file=sys.stderr, flush=True)
+    for writer in track(writers, "folds (one writer held out each)") if progress else writers:
         train = [e for e, f in zip(examples, folds) if f != writer]
         fitted = fit(train, encoder, params)
         clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
@@ -95,8 +93,6 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
             if f == writer:
                 folded = fold(e.text)
                 probs[row, cols] = clf.probabilities(folded, encoder.encode(folded))
-    if progress and sys.stderr.isatty():
-        print(file=sys.stderr)
     return probs, classes
 
 
@@ -128,7 +124,6 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
     p2 = np.array([i.ranking[1].probability if len(i.ranking) > 1 else 0.0 for i in interps])
     k1_topic = np.array([k[0] == "topic" for k in kinds])
     k1_gap = np.array([k[0] == "gap" for k in kinds])
-    k2_gap = np.array([len(k) > 1 and k[1] == "gap" for k in kinds])
     is_topic = np.array([label_kind(l) == "topic" for l in labels])
     first_right = np.array([i.ranking[0].label == l for i, l in zip(interps, labels)])
     tops = np.zeros((n, 3))

@@ -6,7 +6,6 @@ here with `tokenizers` and `safetensors` so that a message is encoded in microse
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path

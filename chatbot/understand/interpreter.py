@@ -17,6 +17,12 @@ from .interpretation import Interpretation, Reading
 RANKING_SIZE = 8
 
 
+def in_context(message: str, topic_title: str) -> str:
+    """A reply as the red-flag detector reads it after a topic: "I'd rather end it" after
+    "Outlook and survival" is another message than on its own. Training composes the same."""
+    return f"{topic_title}: {message}"
+
+
 @dataclass(frozen=True)
 class Interpreter:
     """Loaded once, immutable, thread-safe."""
@@ -45,7 +51,17 @@ class Interpreter:
         folded = fold(text)
         return self._topics(folded, self.encoder.encode(folded), prior)
 
-    def _urgency(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
+    def _urgency(self, folded: str, vector: np.ndarray, context_title: str | None = None) -> tuple[float, str | None]:
+        """P(urgent) and its likeliest kind; read alone and, after a topic, in its light too
+        (the higher counts: recall first)."""
+        alone = self._urgency_of(folded, vector)
+        if not context_title:
+            return alone
+        composed = fold(in_context(folded, context_title))
+        read = self._urgency_of(composed, self.encoder.encode(composed))
+        return max(alone, read, key=lambda u: u[0])
+
+    def _urgency_of(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
         p = softmax(self.redflags.logits(folded, vector))
         calm = self.redflags.index.get(CALM)
         urgent = 1.0 - float(p[calm]) if calm is not None else 1.0
@@ -68,14 +84,15 @@ class Interpreter:
         return softmax(logits)
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
-                  context: str | None = None) -> Interpretation:
+                  context: str | None = None, context_title: str | None = None) -> Interpretation:
         """The message's labels, most probable first. `prior` adds log-odds to labels the
-        conversation makes likely (the policy builds it from its state); `context` names it."""
+        conversation makes likely (the policy builds it from its state); `context` names it, and
+        the red-flag detector reads the message after `context_title` too."""
         folded = fold(text)
         vector = self.encoder.encode(folded)
         probs = self._topics(folded, vector, prior)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        urgency, category = self._urgency(folded, vector)
+        urgency, category = self._urgency(folded, vector, context_title)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category)

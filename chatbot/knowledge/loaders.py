@@ -1,347 +1,47 @@
-"""Loads the content tree (intents, answers, sources, config) once into frozen dataclasses."""
+"""Loads the content tree (intents, answers, sources, config) once, validated, into frozen dataclasses."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
-from .errors import ContentError, Problem
-from .yamlio import LineDict, LineList, line_of, read_yaml
-
-CONTENT_ENV = "SARCOMA_CHAT_CONTENT"
-CONFIG_ENV = "SARCOMA_CHAT_CONFIG"
-SAFETY_MESSAGES = ("emergency", "infection", "crisis", "overdose", "abuse", "checkin")
-SMALL_TALK = "conversation"      # the group of greetings, thanks, questions about the bot (others: settings.yml)
+from ..errors import ContentError, Problem
+from ..yamlio import LineDict, LineList, line_of
+from .model import (CONFIG_ENV, CONTENT_ENV, SAFETY_MESSAGES, SMALL_TALK, Answer, Citation, Confirm, Gap, Group, Intent,
+                    Knowledge, Lexicon, MatchingConfig, SafetyConfig, SafetyRule, Settings, Source, Synonym)
+from .reader import _Reader
 
 
-# --------------------------------------------------------------------------- dataclasses
-@dataclass(frozen=True)
-class Source:
-    """A source document, declared once and cited by id."""
-
-    id: str
-    title: str
-    publisher: str
-    file: str
-    last_reviewed: dt.date | None
-    next_review_due: dt.date | None
+def _words_of(*texts: str) -> set[str]:
+    """The words of some texts, lower case, apostrophes straightened: what a rewording may reuse."""
+    return {w for t in texts for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", t.lower().replace("\u2019", "'"))}
 
 
-@dataclass(frozen=True)
-class Citation:
-    """Where an answer comes from: a source, the section used and supporting quotes."""
-
-    source: str
-    section: str
-    quotes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Confirm:
-    """A yes/no step before an answer is given (e.g. whether to share figures)."""
-
-    yes: str
-    no: str
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One curated answer, with its sources and what to suggest next."""
-
-    intent: str
-    topic: str
-    group: str
-    title: str
-    text: str
-    professional: str = ""
-    citations: tuple[Citation, ...] = ()
-    related: tuple[str, ...] = ()
-    confirm: Confirm | None = None
-    also_for: tuple[str, ...] = ()     # other groups it speaks to: their questions are not steered away
-    path: str = field(default="", compare=False)
-    line: int = field(default=0, compare=False)
-
-
-@dataclass(frozen=True)
-class Intent:
-    """An intent and its example phrasings (Rasa NLU `- intent:` entry)."""
-
-    name: str
-    examples: tuple[str, ...]
-    path: str
-    line: int
-    example_lines: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Synonym:
-    """Variants that the normaliser rewrites to one canonical word (Rasa `- synonym:`)."""
-
-    canonical: str
-    variants: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Group:
-    """A topic group: its display title and the words that name its subject."""
-
-    name: str
-    title: str
-    subject: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Contacts, limits, user-facing messages and groups from config/settings.yml."""
-
-    contacts: Mapping[str, str]
-    max_message_chars: int
-    messages: Mapping[str, str]
-    groups: Mapping[str, Group]
-    default_group: str
-    seeds_dir: str
-    roles: Mapping[str, str] = field(default_factory=dict)
-    duplicate_ratio: float = 95.0
-    max_reading_grade: float = 9.0
-    # The same question about another subject: [general topic, its mesenchymoma topic], ...
-    counterparts: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Words the normaliser and dialogue need: contractions, spellings, cues."""
-
-    contractions: Mapping[str, str]
-    token_map: Mapping[str, str]
-    stopwords: frozenset[str]
-    vocabulary: tuple[str, ...]
-    ordinals: Mapping[str, int]
-    neither: tuple[str, ...]
-    selection_filler: frozenset[str]
-    yes: tuple[str, ...]
-    no: tuple[str, ...]
-    english_markers: frozenset[str]
-    foreign_markers: frozenset[str]
-    inflections: frozenset[str] = frozenset()
-    uninflected: frozenset[str] = frozenset()     # words with no other forms ("should": "shoulder" is another word)
-    common_words: frozenset[str] = frozenset()    # real English words, never typo-corrected into others
-
-
-@dataclass(frozen=True)
-class MatchingConfig:
-    """The policy's few fixed settings and the typo corrector's (the answer bars travel with the
-    trained model: they are chosen by cross-validation when it is trained)."""
-
-    max_options: int
-    context_weight: float
-    subject_weight: float
-    selection_threshold: float
-    max_wrong_answers: float
-    max_out_of_domain_answers: float
-    typo_cutoff: float
-    typo_min_length: int
-    typo_vowel_ratio: float
-    typo_vowel_min_length: int
-    misspelling_max_count: int
-    misspelling_factor: float
-    typo_candidates: int
-
-
-@dataclass(frozen=True)
-class SafetyRule:
-    """A red flag: every `all` group must match (any pattern within a group)."""
-
-    id: str
-    category: str
-    all: tuple[tuple[re.Pattern[str], ...], ...]
-    always: bool
-    message: str
-
-
-@dataclass(frozen=True)
-class SafetyConfig:
-    """Red-flag rules, the informational-question guard and the urgent messages."""
-
-    rules: tuple[SafetyRule, ...]
-    informational: tuple[re.Pattern[str], ...]
-    personal: tuple[re.Pattern[str], ...]
-    messages: Mapping[str, str]
-    # The red-flag detector's bars are chosen in training within these shares of ordinary
-    # messages alarmed: any safety reply, and the full urgent reply.
-    max_false_alarms: float = 0.01
-    max_urgent_false_alarms: float = 0.002
-
-
-@dataclass(frozen=True)
-class Gap:
-    """Something people ask that the sources do not give; answered honestly."""
-
-    id: str
-    says: str
-    related: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """Everything the engine knows, loaded and validated once; immutable."""
-
-    root: Path
-    intents: Mapping[str, Intent]
-    synonyms: tuple[Synonym, ...]
-    answers: Mapping[str, Answer]
-    sources: Mapping[str, Source]
-    settings: Settings
-    lexicon: Lexicon
-    matching: MatchingConfig
-    safety: SafetyConfig
-    gaps: tuple[Gap, ...]
-    warnings: tuple[Problem, ...] = field(default=())
-
-    def fill(self, template: str, **extra: str) -> str:
-        """Fill {placeholders} from the configured contacts and `extra`."""
-        values = {**self.settings.contacts, **extra}
-        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
-
-    def message(self, key: str, **extra: str) -> str:
-        """A user-facing message from settings, placeholders filled."""
-        if not extra:
-            return self._messages[key]
-        return self.fill(self.settings.messages[key], **extra)
-
-    @cached_property
-    def _messages(self) -> Mapping[str, str]:
-        """Every message with the contacts filled in, once: most are sent as they are."""
-        return {key: self.fill(text) for key, text in self.settings.messages.items()}
-
-
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-
-
-# --------------------------------------------------------------------------- loading helpers
-class _Reader:
-    """Collects located problems while turning YAML values into typed fields."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
-        self._unreadable: set[Path] = set()   # files that are not valid YAML: one problem each, not dozens
-
-    def display(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
-    def load(self, path: Path) -> Any:
-        before = len(self.problems)
-        data = read_yaml(path, self.problems, self.display(path))
-        if len(self.problems) > before:
-            self._unreadable.add(path)
-        return data
-
-    def error(self, path: Path, node: Any, key: str | None, message: str, fix: str = "") -> None:
-        if path not in self._unreadable:    # what is "missing" from a file that could not be read is noise
-            self.problems.append(Problem(self.display(path), line_of(node, key), message, fix))
-
-    def mapping(self, path: Path, node: Any, what: str) -> LineDict | None:
-        if isinstance(node, LineDict):
-            return node
-        self.error(path, node, None, f"{what} must be a mapping of keys to values",
-                   "write it as `key: value` lines")
-        return None
-
-    def document(self, path: Path, what: str, allowed: set[str], required: set[str]) -> LineDict | None:
-        """A YAML file whose top level is a mapping with the given keys."""
-        doc = self.mapping(path, self.load(path), what)
+def _load_lists(r: _Reader, path: Path) -> dict[str, tuple[str, ...]]:
+    """config/lists.yml: named word lists that patterns share as {name}."""
+    doc = r.document(path, "word lists", {"lists"}, {"lists"})
+    node = doc.get("lists") if doc is not None else None
+    if not isinstance(node, LineDict):
         if doc is not None:
-            self.keys(path, doc, allowed, required, what)
-        return doc
-
-    def entries(self, path: Path, doc: LineDict, key: str, what: str) -> Iterator[LineDict]:
-        """Each mapping in the list under `key`; anything else is reported, not yielded."""
-        value = doc.get(key)
-        if value is None:
-            return
-        if not isinstance(value, list):
-            self.error(path, doc, key, f"'{key}' must be a list of {what}s", f"write `{key}:` then `- …` entries")
-            return
-        for item in value:
-            node = self.mapping(path, item, f"a {what}")
-            if node is not None:
-                yield node
-
-    def keys(self, path: Path, node: LineDict, allowed: set[str], required: set[str], what: str) -> None:
-        for key in node:
-            if key not in allowed:
-                self.error(path, node, str(key), f"{what}: unknown key '{key}'",
-                           f"use one of: {', '.join(sorted(allowed))}")
-        for key in sorted(required - set(node)):
-            self.error(path, node, None, f"{what}: missing key '{key}'", f"add `{key}:`")
-
-    def text(self, path: Path, node: LineDict, key: str, what: str, required: bool = True) -> str:
-        value = node.get(key)
-        if value is None:
-            if required and key in node:
-                self.error(path, node, key, f"{what}: '{key}' is empty", "write a value")
-            return ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            self.error(path, node, key, f"{what}: '{key}' must be text", "write it as a string")
-            return ""
-        if required and not value.strip():
-            self.error(path, node, key, f"{what}: '{key}' is empty", "write a value")
-        return value.strip()
-
-    def number(self, path: Path, node: LineDict, key: str, what: str, lo: float, hi: float) -> float:
-        value = node.get(key)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(path, node, key, f"{what}: '{key}' must be a number", f"write a number from {lo} to {hi}")
-            return lo
-        if not lo <= value <= hi:
-            self.error(path, node, key, f"{what}: '{key}' is {value}, outside {lo}..{hi}",
-                       f"write a number from {lo} to {hi}")
-        return float(value)
-
-    def strings(self, path: Path, node: LineDict, key: str, what: str) -> tuple[str, ...]:
-        value = node.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            return (value,)
-        if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-            self.error(path, node, key, f"{what}: '{key}' must be a list of strings", "write `- item` lines")
-            return ()
-        return tuple(str(v) for v in value)
-
-    def patterns(self, path: Path, node: LineDict, key: str, what: str) -> tuple[re.Pattern[str], ...]:
-        out = []
-        for i, raw in enumerate(self.strings(path, node, key, what)):
-            try:
-                out.append(re.compile(raw))
-            except re.error as exc:
-                items = node.get(key)
-                line = items.item_lines[i] if isinstance(items, LineList) else line_of(node, key)
-                self.problems.append(Problem(self.display(path), line,
-                                             f"{what}: pattern {raw!r} is not a valid regular expression: {exc}",
-                                             "fix the pattern (escape special characters with \\)"))
-        return tuple(out)
-
-    def date(self, path: Path, node: LineDict, key: str, what: str) -> dt.date | None:
-        value = node.get(key)
-        if value is None or isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value))
-        except ValueError:
-            self.error(path, node, key, f"{what}: '{key}' is not a date", "write it as YYYY-MM-DD")
-            return None
+            r.error(path, doc, "lists", "word lists: 'lists' must map list names to lists of words",
+                    "write `relative: [mum, dad, ...]`")
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for name in node:
+        words = tuple(w.lower() for w in r.strings(path, node, str(name), f"list '{name}'"))
+        if not re.fullmatch(r"[a-z_]+", str(name)):
+            r.error(path, node, str(name), f"word lists: list name {name!r} is not lower-case letters and _",
+                    "rename it, e.g. `relative`")
+        elif not words or any(not re.fullmatch(r"[a-z]+(?: [a-z]+)*", w) for w in words):
+            r.error(path, node, str(name), f"word lists: list '{name}' must be lower-case words or phrases",
+                    "write words of letters a-z, separated by single spaces")
+        else:
+            out[str(name)] = words
+    return out
 
 
 def _examples(block: Any, first_line: int) -> list[tuple[str, int]]:
@@ -409,7 +109,8 @@ def _load_sources(r: _Reader, path: Path) -> dict[str, Source]:
     return out
 
 
-_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for"}
+_ANSWER_KEYS = {"intent", "topic", "group", "title", "text", "professional", "sources", "related", "confirm", "also_for",
+                "carer"}
 
 
 def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], groups: tuple[str, ...]) -> dict[str, Answer]:
@@ -452,7 +153,9 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], group
                             title=r.text(path, node, "title", what), text=r.text(path, node, "text", what),
                             professional=r.text(path, node, "professional", what, required=False),
                             citations=tuple(citations), related=r.strings(path, node, "related", what),
-                            confirm=confirm, also_for=also_for, path=r.display(path), line=node.line)
+                            confirm=confirm, also_for=also_for,
+                            carer=r.text(path, node, "carer", what, required=False),
+                            path=r.display(path), line=node.line)
             if intent in out:
                 r.error(path, node, "intent", f"{what}: a second answer for the same intent", "keep one answer per intent")
             elif intent:
@@ -463,12 +166,12 @@ def _load_answers(r: _Reader, folder: Path, sources: Mapping[str, Source], group
 def _load_settings(r: _Reader, path: Path) -> Settings:
     doc = r.mapping(path, r.load(path), "the settings file") or LineDict()
     r.keys(path, doc, {"contacts", "limits", "messages", "groups", "default_group", "seeds_dir", "roles", "validation",
-                       "counterparts"},
+                       "counterparts", "about_someone_else"},
            {"contacts", "limits", "messages", "groups"}, "settings")
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for key in ("disclaimer", "empty", "not_text", "truncated", "fallback", "fallback_other_language", "gap",
-                "suggest", "clarify", "clarify_neither", "sources_none", "review_overdue", "professional_disclaimer",
+                "suggest", "clarify", "clarify_neither", "sources_none", "sources_earlier", "review_overdue", "professional_disclaimer",
                 "professional_heading", "banner"):
         if not messages.get(key):
             r.error(path, doc, "messages", f"settings: message '{key}' is missing", f"add `{key}:` under messages")
@@ -495,7 +198,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     validation = doc.get("validation")
     if not isinstance(validation, LineDict):
         validation = LineDict()
-    r.keys(path, validation, {"duplicate_ratio", "max_reading_grade"}, set(), "settings: validation")
+    r.keys(path, validation, {"duplicate_ratio", "max_reading_grade", "carer_words"}, set(), "settings: validation")
+    carer_words = frozenset(w.lower() for w in r.strings(path, validation, "carer_words", "settings: validation"))
     ratio = r.number(path, validation, "duplicate_ratio", "validation", 50, 100) if "duplicate_ratio" in validation \
         else Settings.duplicate_ratio
     grade = r.number(path, validation, "max_reading_grade", "validation", 1, 20) if "max_reading_grade" in validation \
@@ -508,7 +212,8 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
             continue
         counterparts.append((str(pair[0]), str(pair[1])))
     return Settings(contacts, max_chars, messages, groups, default_group,
-                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, tuple(counterparts))
+                    str(doc.get("seeds_dir") or "../shared/seeds"), roles, ratio, grade, tuple(counterparts),
+                    r.patterns(path, doc, "about_someone_else", "settings"), carer_words)
 
 
 def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
@@ -543,14 +248,14 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1),
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "selection_threshold": (0, 1), "selection_option_share": (0, 1), "yes_no_extra_words": (0, 10),
         "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
         "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),
         "typo_vowel_min_length": (3, 20), "misspelling_max_count": (1, 20), "misspelling_factor": (1, 100),
         "typo_candidates": (1, 100)}
     r.keys(path, doc, set(spec), set(spec), "matching")
     values: dict[str, Any] = {k: r.number(path, doc, k, "matching", lo, hi) for k, (lo, hi) in spec.items()}
-    for key in ("max_options", "typo_min_length", "typo_vowel_min_length", "misspelling_max_count", "typo_candidates"):
+    for key in ("max_options", "yes_no_extra_words", "typo_min_length", "typo_vowel_min_length", "misspelling_max_count", "typo_candidates"):
         values[key] = int(values[key])
     return MatchingConfig(**values)  # type: ignore[arg-type]
 
@@ -621,6 +326,18 @@ def _cross_check(r: _Reader, k: dict[str, Any]) -> None:
             if rel not in answers:
                 r.problems.append(Problem(answer.path, answer.line, f"answer '{name}': related topic '{rel}' does not exist",
                                           "name an existing intent"))
+    allowed = k["settings"].carer_words
+    for name, answer in answers.items():
+        if answer.carer:
+            own = _words_of(answer.text, answer.professional, *(q for c in answer.citations for q in c.quotes))
+            added = sorted(_words_of(answer.carer) - own - allowed)
+            if added:
+                r.problems.append(Problem(answer.path, answer.line,
+                                          f"answer '{name}': its carer wording adds words its text does not have: "
+                                          f"{', '.join(added[:8])}",
+                                          "a carer variant rewords the answer for someone asking about another "
+                                          "person and never adds to it: use the answer's own words, or add a "
+                                          "wording word to validation.carer_words in config/settings.yml"))
     for role, intent in k["settings"].roles.items():
         if intent not in answers:
             r.problems.append(Problem("config/settings.yml", None, f"roles: {role} names '{intent}', which is not an intent",
@@ -671,7 +388,7 @@ def _load_required(r: _Reader, path: Path) -> dict[str, int]:
 def default_root() -> Path:
     """The content tree: $SARCOMA_CHAT_CONTENT, else the repository this package sits in."""
     env = os.environ.get(CONTENT_ENV)
-    return Path(env) if env else Path(__file__).resolve().parent.parent
+    return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
 def load(root: Path | str | None = None, config_override: Path | str | None = None) -> Knowledge:
@@ -682,6 +399,7 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
         raise ContentError([Problem(str(base), None, "content folder not found",
                                     f"pass --content DIR or set {CONTENT_ENV}")])
     config = base / "config"
+    r.lists = _load_lists(r, config / "lists.yml")
     intents, synonyms = _load_intents(r, base / "intents")
     sources = _load_sources(r, base / "answers" / "sources.yml")
     settings = _load_settings(r, config / "settings.yml")
@@ -694,6 +412,7 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
         "matching": _load_matching(r, config / "matching.yml"),
         "safety": _load_safety(r, config / "safety.yml"),
         "gaps": _load_gaps(r, config / "scope.yml"),
+        "lists": dict(r.lists),
     }
     override = config_override or os.environ.get(CONFIG_ENV)
     if override:
