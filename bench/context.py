@@ -42,16 +42,19 @@ def main() -> int:
     print(f"{len(items)} turns of tuning dialogues")
     base = engine.knowledge.matching
     results = []
-    for context, subject in itertools.product((0.0, 1.0, 2.0, 3.0, 4.0, 6.0), (0.0, 1.0, 2.0, 3.0)):
-        engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject)
+    grid = itertools.product((1.0, 2.0, 4.0, 6.0), (0.0, 1.0, 2.0), (0.0, 2.0, 4.0, 6.0))
+    for context, subject, counterpart in grid:
+        engine.dialogue.cfg = replace(base, context_weight=context, subject_weight=subject,
+                                      counterpart_weight=counterpart)
         scored = ev.score(items, ev.run(engine, items))
         right = sum(r["correct"] for r in scored["rows"])
         wrong = sum(r["wrong"] for r in scored["rows"])
         # A wrong answer costs five right ones: the same trade the answer bars make.
-        results.append((right - 5 * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject))
-    for _, right, wrong, dialogues, context, subject in sorted(results, reverse=True)[:8]:
-        print(f"context_weight {context:<4} subject_weight {subject:<4} turns right {right}/{len(items)}, "
-              f"wrong {wrong}, conversations right {dialogues:.1%}")
+        results.append((right - 5 * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject,
+                        counterpart))
+    for _, right, wrong, dialogues, context, subject, counterpart in sorted(results, reverse=True)[:8]:
+        print(f"context_weight {context:<4} subject_weight {subject:<4} counterpart_weight {counterpart:<4} "
+              f"turns right {right}/{len(items)}, wrong {wrong}, conversations right {dialogues:.1%}")
     return 0
 
 

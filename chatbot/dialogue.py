@@ -187,16 +187,26 @@ class Dialogue:
         """The message read once, in the light of the conversation: the last topic and the other
         topics of its subject are more likely (never whether the message is about our domain)."""
         last = self.k.answers.get(state.last_intent or "")
-        return self.interpreter.interpret(text, self._prior(state), context=state.last_intent,
+        return self.interpreter.interpret(text, self._prior(state, text), context=state.last_intent,
                                           context_title=last.title if last else None)
 
-    def _prior(self, state: State) -> dict[str, float]:
+    def _prior(self, state: State, text: str = "") -> dict[str, float]:
         prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == state.subject} \
             if state.subject else {}
         last = state.last_intent
         if last and last in self.k.answers:
             prior[last] = self.cfg.context_weight
+            # "And for mesenchymoma?" after radiotherapy: the same question in the subject it names.
+            for group in self._named_subjects(text) - {state.subject}:
+                other = self._counterpart.get((last, group))
+                if other:
+                    prior[other] = prior.get(other, 0.0) + self.cfg.counterpart_weight
         return prior
+
+    def _named_subjects(self, text: str) -> set[str]:
+        """The groups whose subject words a message names ("mesenchymoma")."""
+        words = set(re.findall(r"[a-z]+", fold(text)))
+        return {g for g, subject in self._subject_words.items() if words & subject}
 
     def _in_subject(self, topic: str, state: State, text: str) -> str:
         """The topic's counterpart in the conversation's subject, when the message names none:
@@ -204,8 +214,7 @@ class Dialogue:
         subject = state.subject
         if not subject or subject == self._group(topic):
             return topic
-        words = set(fold(text).replace("'", " ").split())
-        if any(words & self._subject_words.get(g, frozenset()) for g in self._subject_words):
+        if self._named_subjects(text):
             return topic
         return self._counterpart.get((topic, subject), topic)
 
