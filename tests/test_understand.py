@@ -110,3 +110,22 @@ def test_content_with_a_topic_the_model_never_learned_is_refused() -> None:
     answer = next(iter(k.answers.values()))
     with pytest.raises(ContentError, match="make model"):
         Engine(replace(k, answers={**k.answers, "new_topic": replace(answer, intent="new_topic")}))
+
+
+def test_the_shipped_red_flag_detector_was_trained_on_the_shipped_bank() -> None:
+    from chatbot.understand.classifier import REDFLAG_FILE
+
+    examples, problems = corpus.read_redflags(ROOT)
+    assert not problems
+    assert Classifier.load(MODEL_DIR / REDFLAG_FILE).meta["fingerprint"] == corpus.fingerprint(examples), \
+        "intents/ changed since the red-flag detector was trained: run `make model` and commit chatbot/understand/model/"
+
+
+def test_a_reply_is_read_for_red_flags_in_the_light_of_the_topic_before_it(interpreter: Interpreter) -> None:
+    from chatbot.understand.interpreter import in_context
+
+    alone = interpreter.interpret("I'd rather end it").urgency
+    after = interpreter.interpret("I'd rather end it", {"prognosis": 2.0}, context="prognosis",
+                                  context_title="Outlook and survival").urgency
+    assert after >= alone          # read in context too, and the higher counts: recall first
+    assert in_context("then what", "Outlook and survival") == "Outlook and survival: then what"
