@@ -121,12 +121,21 @@ def load(root: Path | str | None = None, override: Path | str | None = None) -> 
         data["tokens"] = parse_tokens(env_tokens, env_problems)
     if os.environ.get(STORE_ENV):
         data["store"] = os.environ[STORE_ENV]
+    def written(section: str, key: str) -> tuple[Path, LineDict]:
+        """Where a setting was written, so its error names that file and line: the deployment
+        file's section over config/server.yml's."""
+        mine = _section(over["server"], section) if over is not None and isinstance(over.get("server"), dict) else None
+        if override and mine is not None and key in mine:
+            return Path(override), mine
+        return path, _section(doc, section)
+
     limits = _section(data, "limits")
     r.keys(path, limits, set(_LIMITS), set(_LIMITS), "server limits")
-    nums = {k: int(r.number(path, limits, k, "server limits", lo, hi)) for k, (lo, hi) in _LIMITS.items()}
+    nums = {k: int(r.number(*written("limits", k), k, "server limits", lo, hi)) for k, (lo, hi) in _LIMITS.items()}
     handoff = _section(data, "handoff")
     r.keys(path, handoff, {"webhook_url", *_HANDOFF}, set(_HANDOFF), "server handoff")
-    hand = {k: r.number(path, handoff, k, "server handoff", lo, hi) for k, (lo, hi) in _HANDOFF.items() if k in handoff}
+    hand = {k: r.number(*written("handoff", k), k, "server handoff", lo, hi)
+            for k, (lo, hi) in _HANDOFF.items() if k in handoff}
     secret = _webhook(r, url_at, handoff, hand)
     tokens = data.get("tokens") or {}
     if env_tokens is None:

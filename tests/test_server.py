@@ -285,6 +285,18 @@ def test_a_short_token_in_a_config_file_names_that_file(tmp_path: Path) -> None:
     assert f"{deploy}:3: server: the token for 'console' is 3 characters, shorter than 16" in str(err.value)
 
 
+@pytest.mark.parametrize("section, key, value", [("limits", "messages_per_minute", "many"),
+                                                ("handoff", "retries", "-1")])
+def test_a_bad_setting_in_a_deployment_file_names_that_file_and_line(tmp_path: Path, section: str, key: str,
+                                                                     value: str) -> None:
+    deploy = tmp_path / "deploy.yml"
+    deploy.write_text(f"server:\n  {section}:\n    {key}: {value}\n", encoding="utf-8")
+    with pytest.raises(ChatbotError) as err:
+        server_config.load(ROOT, deploy)
+    assert f"{deploy}:3: server {section}: '{key}'" in str(err.value)
+    assert "config/server.yml" not in str(err.value)
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_uvicorn_factory_refuses_to_start_without_tokens(workers: str) -> None:
     """README's multi-worker command used to serve anyone with no tokens at all; now it stops (no restart loop)."""
