@@ -461,10 +461,12 @@ def create_app(engine: Engine, store: SessionStore, cfg: ServerConfig,
             raise HTTPException(404, "no such session")
         return Response(status_code=204)
 
+    # Added first, so the web page's CORS layer wraps it: a refused body from an embedding site
+    # still carries the CORS headers, and the page can show why instead of a network error.
+    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     if cfg.web.enabled:
         from .web.routes import add_web
         add_web(app, engine, store, cfg, clock, turn=run_turn, transcript=transcript_sync, purge=purge)
-    app.add_middleware(BodyLimit, limit=cfg.max_body_bytes)
     return app
 
 

@@ -180,6 +180,10 @@ def test_cors_allow_list_is_honoured_on_widget_routes_only(engine: Engine, tmp_p
                headers={"Origin": SITE, "X-Widget-Token": msg.headers["x-widget-token"]})
     assert "x-widget-token" in r.headers["access-control-expose-headers"].lower()
     assert "access-control-allow-origin" not in c.post("/v1/widget/session", headers={"Origin": "https://evil.example"}).headers
+    # A body over the limit is refused with the CORS headers, so the page can say why.
+    big = c.post(f"/v1/widget/sessions/{chat['session']}/messages", content=b'{"text": "' + b"x" * 20_000 + b'"}',
+                 headers={"Origin": SITE, "Content-Type": "application/json", "X-Widget-Token": r.headers["x-widget-token"]})
+    assert big.status_code == 413 and big.headers["access-control-allow-origin"] == SITE
     # The client API is for servers: no browser on the allowed site may call it.
     api = c.get("/v1/topics", headers={"Origin": SITE, "Authorization": f"Bearer {CLIENT_TOKEN}"})
     assert api.status_code == 200 and "access-control-allow-origin" not in api.headers
