@@ -43,7 +43,7 @@ class Decision:
 
 
 def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision:
-    """Answer a clear topic; a likely gap gets the honest reply; two close topics get a question."""
+    """Answer a clear topic; a likely gap gets the honest reply; likely but unclear topics get a question."""
     best = interp.best
     second = interp.ranking[1].probability if len(interp.ranking) > 1 else 0.0
     if best.kind == "topic" and best.probability >= bars.answer and best.probability - second >= bars.margin:
@@ -51,7 +51,12 @@ def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision
     if best.kind == "gap":
         return Decision("gap", best.label, confidence=best.probability)
     offered = [r for r in interp.topics() if r.probability >= bars.option][:max_options]
-    if best.kind == "topic" and len(offered) >= 2 and sum(r.probability for r in offered) >= bars.clarify:
+    # One likely topic short of the answer bar is asked about too ("Did you mean …?"), not
+    # answered and not dropped, unless the next reading is an honest gap ("how many sessions
+    # of radiotherapy?"): then the gap's reply, which offers the topic, is the truer one.
+    runner_up_gap = len(interp.ranking) > 1 and interp.ranking[1].kind == "gap"
+    if best.kind == "topic" and (len(offered) >= 2 or (offered and not runner_up_gap)) \
+            and sum(r.probability for r in offered) >= bars.clarify:
         return Decision("clarify", options=tuple(r.label for r in offered), confidence=best.probability)
     if best.kind == "topic" and len(interp.ranking) > 1 and interp.ranking[1].kind == "gap" \
             and best.probability >= bars.answer:

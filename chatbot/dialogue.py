@@ -130,7 +130,9 @@ class Dialogue:
             state = evolve(state, pending_options=())
             picked = self._select(norm, interp, options)
             if picked == "neither":
-                reply = self._fallback(self.k.message("clarify_neither"), self._options(options))
+                # Several options declined are offered again; one declined is not offered back.
+                reply = self._fallback(self.k.message("clarify_neither"), self._options(options)) if len(options) > 1 \
+                    else self._fallback(self.k.message("clarify_one_no"))
                 return self._finish(state, reply, truncated)
             if picked:
                 return self._answer_turn(state, picked, 1.0, truncated)
@@ -233,7 +235,7 @@ class Dialogue:
             # Two readings of one question in two subjects are one question in this conversation.
             options = tuple(dict.fromkeys(self._in_subject(o, state, text) for o in decision.options
                                           if o in self.k.answers))
-            if len(options) == 1:
+            if len(options) == 1 < len(decision.options):
                 return self._answer_turn(state, options[0], decision.confidence, truncated)
             return self._finish(evolve(state, pending_options=options), self._clarify(options, decision.confidence),
                                 truncated)
@@ -292,8 +294,10 @@ class Dialogue:
             return None
         if " ".join(said) in self._neither or phrase in self._neither:
             return "neither"
-        if len(options) == 1 and self._yes_no(norm):
-            return options[0]
+        if len(options) == 1:
+            said_yes = self._yes_no(norm)
+            if said_yes is not None:
+                return options[0] if said_yes else "neither"
         # A new question of its own is not a choice; otherwise the option the words fit best.
         if interp.best.label in options:
             return interp.best.label
@@ -323,9 +327,12 @@ class Dialogue:
                      sources=self._cited[answer.intent], suggestions=self._related[answer.intent])
 
     def _clarify(self, options: tuple[str, ...], confidence: float) -> Reply:
-        listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
-        return Reply("clarify", self.k.message("clarify", options=listed), options=self._options(options),
-                     confidence=confidence)
+        if len(options) == 1:
+            text = self.k.message("clarify_one", option=self.k.answers[options[0]].title)
+        else:
+            listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
+            text = self.k.message("clarify", options=listed)
+        return Reply("clarify", text, options=self._options(options), confidence=confidence)
 
     def _gap_reply(self, gap: Gap, interp: Interpretation, state: State) -> Reply:
         """"I don't have that", the care team, and the related topics: the one the question is

@@ -77,6 +77,8 @@ BARS = Bars(answer=0.5, margin=0.2, option=0.15)
 @pytest.mark.parametrize(("pairs", "kind", "label", "options"), [
     ((("radiotherapy", 0.8), ("surgery", 0.1)), "answer", "radiotherapy", ()),
     ((("radiotherapy", 0.55), ("gap:sessions", 0.4)), "gap", "gap:sessions", ()),
+    # One likely topic short of sure, with no gap behind it: "Did you mean …?"
+    ((("surgery", 0.58), ("out_of_domain", 0.4)), "clarify", None, ("surgery",)),
     ((("gap:cost", 0.3), ("surgery", 0.25)), "gap", "gap:cost", ()),
     ((("surgery", 0.4), ("radiotherapy", 0.35), ("out_of_domain", 0.1)), "clarify", None, ("surgery", "radiotherapy")),
     ((("out_of_domain", 0.7), ("greeting", 0.2)), "fallback", None, ("greeting",)),

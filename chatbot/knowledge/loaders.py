@@ -171,7 +171,7 @@ def _load_settings(r: _Reader, path: Path) -> Settings:
     contacts = {str(k): str(v) for k, v in (doc.get("contacts") or {}).items()}
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for key in ("disclaimer", "empty", "not_text", "truncated", "fallback", "fallback_other_language", "gap",
-                "suggest", "clarify", "clarify_neither", "sources_none", "sources_earlier", "review_overdue", "professional_disclaimer",
+                "suggest", "clarify", "clarify_one", "clarify_one_no", "clarify_neither", "sources_none", "sources_earlier", "review_overdue", "professional_disclaimer",
                 "professional_heading", "banner"):
         if not messages.get(key):
             r.error(path, doc, "messages", f"settings: message '{key}' is missing", f"add `{key}:` under messages")

@@ -124,6 +124,7 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
     p2 = np.array([i.ranking[1].probability if len(i.ranking) > 1 else 0.0 for i in interps])
     k1_topic = np.array([k[0] == "topic" for k in kinds])
     k1_gap = np.array([k[0] == "gap" for k in kinds])
+    k2_gap = np.array([len(k) > 1 and k[1] == "gap" for k in kinds])
     is_topic = np.array([label_kind(l) == "topic" for l in labels])
     first_right = np.array([i.ranking[0].label == l for i, l in zip(interps, labels)])
     tops = np.zeros((n, 3))
@@ -141,7 +142,8 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
         ans = k1_topic & (p1 >= bars.answer) & (p1 - p2 >= bars.margin)
         rest = ~ans & ~k1_gap
         offered = tops >= bars.option
-        clar = rest & k1_topic & (offered.sum(1) >= 2) & ((tops * offered).sum(1) >= bars.clarify)
+        clar = rest & k1_topic & ((offered.sum(1) >= 2) | (offered.any(1) & ~k2_gap)) \
+            & ((tops * offered).sum(1) >= bars.clarify)
         hit = (top_right & offered).any(1)
         c = (np.sum(is_topic & ~ans & ~clar) + np.sum(is_topic & clar & ~hit) + CLARIFY_COST * np.sum(is_topic & clar & hit)
              + WRONG_COST * (np.sum(is_topic & ans & ~first_right) + np.sum(~is_topic & ans))
