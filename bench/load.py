@@ -12,7 +12,8 @@ Faults, each under load, every client retrying a message until it is acknowledge
   worker    Redis, several workers: one worker is killed with SIGKILL (uvicorn starts another);
   redis     Redis: redis-server is stopped (SIGTERM) and started again on the same port.
 Afterwards every acknowledged message must be in its session's transcript, in order
-("lost" must be 0), and every session must go on. Redis runs with its append-only file
+("lost" must be 0), and every session must go on. Then bench/handoff.py repeats the hand-off
+audit on each store and counts the hand-offs lost (must be 0). Redis runs with its append-only file
 (appendfsync everysec; a clean stop writes it out). Traffic stays on 127.0.0.1; each
 phase is bounded in time.
 """
@@ -368,6 +369,15 @@ def main() -> int:
                 k = fault_phase(fault, spec, work, args.sessions, args.messages, texts, workers, redis)
                 print(f"  {name:7} {labels[fault]:26} acknowledged {k['acked']:6d}, lost {k['lost']}, "
                       f"sessions continuing {k['continued']}/{k['sessions']}, retries {k['retried']}", flush=True)
+            # Hand-offs under the same kinds of fault (dead receiver, SIGTERM, SIGKILL, restart), on
+            # each store: bench/handoff.py, whose last line counts the hand-offs lost (must be 0).
+            print("\nHand-offs through the outbox (bench/handoff.py); hand-offs lost must be 0:")
+            for name, spec, _ in stores:
+                store_arg = [] if name == "sqlite" else ["--store", f"{spec.rsplit('/', 1)[0]}/14"]
+                done = subprocess.run([sys.executable, str(Path(__file__).with_name("handoff.py")), "--count", "100",
+                                       *store_arg], capture_output=True, text=True, timeout=600)
+                last = (done.stdout.strip().splitlines() or [done.stderr.strip()[-200:]])[-1]
+                print(f"  {name:7} {last}", flush=True)
         finally:
             if redis is not None:
                 redis.stop()
