@@ -58,7 +58,8 @@ def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision
     if best.kind == "topic" and (len(offered) >= 2 or (offered and not runner_up_gap)) \
             and sum(r.probability for r in offered) >= bars.clarify:
         return Decision("clarify", options=tuple(r.label for r in offered), confidence=best.probability)
-    if best.kind == "topic" and len(interp.ranking) > 1 and interp.ranking[1].kind == "gap" \
-            and best.probability >= bars.answer:
+    if best.kind == "topic" and runner_up_gap:
+        # A topic not sure enough to answer, with a gap behind it ("what are my chances of
+        # survival?"): the gap's honest reply, which offers the topic.
         return Decision("gap", interp.ranking[1].label, confidence=interp.ranking[1].probability)
     return Decision("fallback", options=tuple(r.label for r in offered), confidence=best.probability)
