@@ -21,12 +21,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from .errors import ChatbotError
-from .store import RedisStore, SessionStore, SQLiteStore, StoreError
+from .store import RedisStore, SessionStore, SQLiteStore, StoreError, immediate
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server_config import ServerConfig
@@ -145,16 +145,8 @@ class SQLiteOutbox:
             self._local.db = db
         return db
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db())
 
     def stage(self, payload: Mapping[str, Any], now: float) -> Callable[[Any], None]:
         key, body = str(uuid.uuid4()), encode(payload)

@@ -104,6 +104,19 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error, *_REDIS_ERRORS)
 
 
 # --------------------------------------------------------------------------- SQLite
+@contextmanager
+def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction that takes the write lock at once, so two writers never deadlock
+    upgrading a read; rolled back on any error. Shared by the sessions and the outbox."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 class SQLiteStore:
     """The embedded default: one file, WAL mode, each turn committed before it is answered.
 
@@ -181,16 +194,8 @@ class SQLiteStore:
             self._local.db = db
         return db
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db())
 
     @contextmanager
     def lock(self, sid: str, wait: float = 10.0) -> Iterator[None]:
