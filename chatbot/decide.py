@@ -52,14 +52,12 @@ def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision
         return Decision("gap", best.label, confidence=best.probability)
     offered = [r for r in interp.topics() if r.probability >= bars.option][:max_options]
     # One likely topic short of the answer bar is asked about too ("Did you mean …?"), not
-    # answered and not dropped, unless the next reading is an honest gap ("how many sessions
-    # of radiotherapy?"): then the gap's reply, which offers the topic, is the truer one.
+    # answered and not dropped, unless the next reading is an honest gap ("what are my
+    # chances of survival?"): then it is not offered as if it were the answer.
     runner_up_gap = len(interp.ranking) > 1 and interp.ranking[1].kind == "gap"
     if best.kind == "topic" and (len(offered) >= 2 or (offered and not runner_up_gap)) \
             and sum(r.probability for r in offered) >= bars.clarify:
         return Decision("clarify", options=tuple(r.label for r in offered), confidence=best.probability)
-    if best.kind == "topic" and runner_up_gap:
-        # A topic not sure enough to answer, with a gap behind it ("what are my chances of
-        # survival?"): the gap's honest reply, which offers the topic.
+    if best.kind == "topic" and runner_up_gap and best.probability >= bars.answer:
         return Decision("gap", interp.ranking[1].label, confidence=interp.ranking[1].probability)
     return Decision("fallback", options=tuple(r.label for r in offered), confidence=best.probability)
