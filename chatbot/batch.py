@@ -110,7 +110,6 @@ def _encodable(text: str) -> bool:
 def run(engine: Engine, stdin: IO[bytes], stdout: IO[str]) -> int:
     """Answer every line of `stdin` on `stdout`, flushing after each; returns an exit code."""
     sessions: OrderedDict[str, Session] = OrderedDict()
-    oneoff = 0
     for number, (raw, too_long) in enumerate(_lines(stdin), 1):
         raw = raw.rstrip(b"\r\n")
         if not raw.strip() and not too_long:
@@ -121,7 +120,6 @@ def run(engine: Engine, stdin: IO[bytes], stdout: IO[str]) -> int:
         else:
             sid, text, audience = parsed
             if sid is None:
-                oneoff += 1
                 session, key = engine.session(), None
             else:
                 session = sessions.pop(sid) if sid in sessions else engine.session()

@@ -21,12 +21,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
 
 from .errors import ChatbotError
-from .store import RedisStore, SessionStore, SQLiteStore, StoreError, immediate
+from .store import RedisStore, SessionStore, SQLiteStore, StoreError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .server_config import ServerConfig
@@ -130,23 +129,11 @@ class SQLiteOutbox:
         CREATE INDEX IF NOT EXISTS handoffs_due ON handoffs (dead, due);
     """
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._local = threading.local()
+    def __init__(self, store: SQLiteStore) -> None:
+        # The store's own per-thread connections to the same file (and its errors).
+        self._db = store.connection
+        self._tx = store.transaction
         self._db().executescript(self.SCHEMA)
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            except sqlite3.Error as exc:
-                raise StoreError(f"cannot open the session database {self.path}: {exc}") from exc
-            self._local.db = db
-        return db
-
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate(self._db())
 
     def stage(self, payload: Mapping[str, Any], now: float) -> Callable[[Any], None]:
         key, body = str(uuid.uuid4()), encode(payload)
@@ -312,7 +299,7 @@ class RedisOutbox:
 def open_outbox(store: SessionStore) -> Outbox:
     """The outbox that lives beside this store's sessions (same file, or same Redis)."""
     if isinstance(store, SQLiteStore):
-        return SQLiteOutbox(store.path)
+        return SQLiteOutbox(store)
     if isinstance(store, RedisStore):
         return RedisOutbox(store.r, store.prefix)
     raise StoreError(f"no hand-off outbox for the store {store.describe()}")

@@ -140,7 +140,7 @@ class SQLiteStore:
             except OSError as exc:
                 raise StoreError(f"cannot create the session database {self.path}: {exc}") from exc
         try:
-            db = self._db()
+            db = self.connection()
             if check and not self._memory:
                 rows = [r[0] for r in db.execute("PRAGMA integrity_check").fetchall()]
                 if rows != ["ok"]:
@@ -178,7 +178,7 @@ class SQLiteStore:
             except OSError as exc:
                 raise StoreError(f"cannot make {self.path + suffix} private (chmod 600): {exc}") from exc
 
-    def _db(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
             try:
@@ -194,8 +194,8 @@ class SQLiteStore:
             self._local.db = db
         return db
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
-        return immediate(self._db())
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self.connection())
 
     @contextmanager
     def lock(self, sid: str, wait: float = 10.0) -> Iterator[None]:
@@ -233,7 +233,7 @@ class SQLiteStore:
                active_since: float = 0.0) -> str | None:
         """A new session, or None when the client already has `limit` sessions used since `active_since`."""
         sid = new_id()
-        with self._tx() as db:
+        with self.transaction() as db:
             if limit is not None:
                 (n,) = db.execute("SELECT COUNT(*) FROM sessions WHERE client = ? AND updated >= ?",
                                   (client, active_since)).fetchone()
@@ -244,7 +244,7 @@ class SQLiteStore:
 
     @_sqlite
     def get(self, client: str, sid: str) -> SessionRecord | None:
-        row = self._db().execute("SELECT id, client, state, created, updated FROM sessions WHERE id = ?",
+        row = self.connection().execute("SELECT id, client, state, created, updated FROM sessions WHERE id = ?",
                                  (sid,)).fetchone()
         if row is None or not secrets.compare_digest(row[1].encode(), client.encode()):
             return None
@@ -253,7 +253,7 @@ class SQLiteStore:
     @_sqlite
     def _hit(self, sid: str, now: float, limit: int, window: float) -> float:
         """Count one message in the session's sliding window: 0 if allowed, else seconds until one is."""
-        with self._tx() as db:
+        with self.transaction() as db:
             db.execute("DELETE FROM hits WHERE session = ? AND at <= ?", (sid, now - window))
             n, oldest = db.execute("SELECT COUNT(*), MIN(at) FROM hits WHERE session = ?", (sid,)).fetchone()
             if n >= limit:
@@ -267,7 +267,7 @@ class SQLiteStore:
         """Store a turn; False (nothing stored) if the session was deleted meanwhile.
 
         `also(db)` writes more in the same transaction (the hand-off outbox's row): both or neither."""
-        with self._tx() as db:
+        with self.transaction() as db:
             if db.execute("UPDATE sessions SET state = ?, updated = ? WHERE id = ?",
                           (json.dumps(state.to_dict()), now, sid)).rowcount == 0:
                 return False
@@ -279,7 +279,7 @@ class SQLiteStore:
 
     @_sqlite
     def transcript(self, sid: str) -> list[dict[str, Any]]:
-        rows = self._db().execute("SELECT body FROM turns WHERE session = ? ORDER BY n", (sid,)).fetchall()
+        rows = self.connection().execute("SELECT body FROM turns WHERE session = ? ORDER BY n", (sid,)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
     def _delete(self, db: sqlite3.Connection, sid: str) -> None:
@@ -291,13 +291,13 @@ class SQLiteStore:
     def end(self, client: str, sid: str) -> bool:
         if self.get(client, sid) is None:
             return False
-        with self._tx() as db:
+        with self.transaction() as db:
             self._delete(db, sid)
         return True
 
     @_sqlite
     def purge(self, idle_before: float, created_before: float) -> int:
-        with self._tx() as db:
+        with self.transaction() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM sessions WHERE updated < ? OR created < ?",
                                             (idle_before, created_before))]
             for sid in ids:
@@ -307,7 +307,7 @@ class SQLiteStore:
     @_sqlite
     def ping(self) -> None:
         """Raise StoreError unless the database answers a query."""
-        self._db().execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
+        self.connection().execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
 
     def describe(self) -> str:
         return self.kind

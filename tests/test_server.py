@@ -354,7 +354,7 @@ def test_requests_for_unknown_sessions_leave_nothing_behind(engine: Engine, stor
         assert set(store.r.keys("*")) == keys_before
     else:
         assert store._locks == {}
-        assert store._db().execute("SELECT COUNT(*) FROM hits").fetchone()[0] == 0
+        assert store.connection().execute("SELECT COUNT(*) FROM hits").fetchone()[0] == 0
 
 
 def test_a_redis_outage_is_a_json_503_and_readiness_says_so(engine: Engine, tmp_path: Path,
