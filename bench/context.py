@@ -49,8 +49,8 @@ def main() -> int:
         scored = ev.score(items, ev.run(engine, items))
         right = sum(r["correct"] for r in scored["rows"])
         wrong = sum(r["wrong"] for r in scored["rows"])
-        # A wrong answer costs five right ones: the same trade the answer bars make.
-        results.append((right - 5 * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject,
+        # A wrong answer costs as many right ones as it does when the answer bars are chosen.
+        results.append((right - base.wrong_answer_cost * wrong, right, wrong, scored["metrics"]["dialogue_success"], context, subject,
                         counterpart))
     for _, right, wrong, dialogues, context, subject, counterpart in sorted(results, reverse=True)[:8]:
         print(f"context_weight {context:<4} subject_weight {subject:<4} counterpart_weight {counterpart:<4} "

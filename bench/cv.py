@@ -39,14 +39,15 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
     interps = crossval.interpretations(probs, classes)
     labels = [e.label for e in examples]
+    from chatbot import knowledge
+    m = knowledge.load(ROOT).matching
     if bars is None:
-        from chatbot import knowledge
-        m = knowledge.load(ROOT).matching
-        bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers)
+        bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
+                                       crossval.Costs.of(m))
     decisions = [decide(i, bars) for i in interps]
     outcomes = [crossval.outcome(l, d) for l, d in zip(labels, decisions)]
     folds = crossval.fold_names(examples)
-    print(f"\nparams {params}; bars {bars.to_dict()}; cost {crossval.cost(outcomes):.0f}")
+    print(f"\nparams {params}; bars {bars.to_dict()}; cost {crossval.cost(outcomes, crossval.Costs.of(m)):.0f}")
     table("all", {"all": crossval.summarise(labels, outcomes)})
     table("by held-out writer", crossval.by_group(folds, labels, outcomes))
     table("by style", crossval.by_group([e.style or "-" for e in examples], labels, outcomes))
@@ -58,7 +59,7 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
         for o, e, d in bad[:failures]:
             print(f"  {o:13} {e.writer:5} {e.label:26} -> {d.kind} {d.label or ','.join(d.options)} "
                   f"({d.confidence:.2f}) {e.text[:90]!r}")
-    return crossval.cost(outcomes)
+    return crossval.cost(outcomes, crossval.Costs.of(m))
 
 
 def safety(encoder: crossval.CachedEncoder, params: Params) -> None:

@@ -77,7 +77,8 @@ def main() -> int:
         for name, enc in (("(a) MiniLM ONNX int8", onnx), ("(b) static", static)):
             probs, classes = crossval.out_of_fold(examples, enc, progress=True)  # type: ignore[arg-type]
             interps = crossval.interpretations(probs, classes)
-            bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers)
+            bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
+                                       crossval.Costs.of(m))
             s = crossval.summarise(labels, [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)])
             print(f"{name:<22} leave-one-writer-out: accuracy {s['accuracy']:.1%}, wrong {s['wrong']:.1%}, "
                   f"out-of-domain answered {s['ood_answered']:.1%} (bars {bars.to_dict()})")

@@ -14,8 +14,9 @@ import sys
 import time
 from typing import Any
 
+from .server import STARTUP_FAILURE   # a worker that cannot start: restarting it would not help
+
 APP = "chatbot.server:app_from_env"
-STARTUP_FAILURE = 3          # a worker that cannot start (config, store, port): restarting it would not help
 
 
 def listener(host: str, port: int) -> socket.socket:

@@ -131,3 +131,17 @@ def test_a_reply_is_read_for_red_flags_in_the_light_of_the_topic_before_it(inter
                                   context_title="Outlook and survival").urgency
     assert after >= alone          # read in context too, and the higher counts: recall first
     assert in_context("then what", "Outlook and survival") == "Outlook and survival: then what"
+
+
+def test_bars_are_chosen_within_the_harm_limits_and_agree_with_decide() -> None:
+    from chatbot import knowledge
+    from chatbot.understand import crossval
+
+    m = knowledge.load(ROOT).matching
+    interps = [_reading(("surgery", 0.95), ("radiotherapy", 0.03)), _reading(("radiotherapy", 0.6), ("surgery", 0.35)),
+               _reading(("out_of_domain", 0.9), ("surgery", 0.05))]
+    labels = ["surgery", "surgery", "out_of_domain"]
+    bars, cost = crossval.choose_bars(interps, labels, 0.0, 0.0, crossval.Costs.of(m))
+    outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
+    assert outcomes[0] == "right" and "wrong" not in outcomes and "ood_answered" not in outcomes
+    assert cost == crossval.cost(outcomes, crossval.Costs.of(m))

@@ -54,7 +54,8 @@ def main() -> int:
     interps = crossval.interpretations(probs, classes)
     labels = [e.label for e in examples]
     m = k.matching
-    bars, cost = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers)
+    bars, cost = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
+                                       crossval.Costs.of(m))
     from chatbot.decide import decide
     outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
     summary = crossval.summarise(labels, outcomes)

@@ -149,6 +149,8 @@ class MatchingConfig:
     yes_no_extra_words: int        # words after a yes or no that still make it an answer ("no thanks, I'm fine")
     max_wrong_answers: float
     max_out_of_domain_answers: float
+    wrong_answer_cost: float       # harm of a wrong answer (or an answered out-of-domain question), in missed answers
+    clarify_cost: float            # harm of a clarifying question that offers the answer, in missed answers
     typo_cutoff: float
     typo_min_length: int
     typo_vowel_ratio: float

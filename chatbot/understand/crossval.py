@@ -6,11 +6,13 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from ..decide import Bars, Decision, decide
+from ..knowledge import MatchingConfig
 from ..progress import track
 from .classifier import Classifier
 from .corpus import CALM, Example
@@ -20,10 +22,17 @@ from .features import LexicalFeatures, fold
 from .interpreter import RANKING_SIZE
 from .train import Params, fit
 
-# Harm weights, as bench/tune.py used them: a confident wrong answer or an out-of-domain question
-# answered costs five missed answers; a clarifying question half of one when it offers the answer.
-WRONG_COST = 5.0
-CLARIFY_COST = 0.5
+@dataclass(frozen=True)
+class Costs:
+    """Harm weights against one missed answer (config/matching.yml): a confident wrong answer or
+    an answered out-of-domain question, and a clarifying question that offers the answer."""
+
+    wrong: float
+    clarify: float
+
+    @classmethod
+    def of(cls, matching: MatchingConfig) -> "Costs":
+        return cls(matching.wrong_answer_cost, matching.clarify_cost)
 
 
 def outcome(label: str, decision: Decision) -> str:
@@ -37,10 +46,10 @@ def outcome(label: str, decision: Decision) -> str:
     return "missed"
 
 
-def cost(outcomes: Iterable[str]) -> float:
+def cost(outcomes: Iterable[str], costs: Costs) -> float:
     counts = Counter(outcomes)
-    return (counts["missed"] + counts["clarify_wrong"] + CLARIFY_COST * (counts["clarify_right"] + counts["ood_clarify"])
-            + WRONG_COST * (counts["wrong"] + counts["ood_answered"]))
+    return (counts["missed"] + counts["clarify_wrong"] + costs.clarify * (counts["clarify_right"] + counts["ood_clarify"])
+            + costs.wrong * (counts["wrong"] + counts["ood_answered"]))
 
 
 def interpretations(probs: np.ndarray, classes: Sequence[str]) -> list[Interpretation]:
@@ -111,7 +120,7 @@ def fold_names(examples: Sequence[Example]) -> list[str]:
 
 
 def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wrong: float,
-                max_ood_answered: float) -> tuple[Bars, float]:
+                max_ood_answered: float, costs: Costs) -> tuple[Bars, float]:
     """The bars that answer the most held-out questions right while wrong answers stay at or
     under `max_wrong` of in-scope questions and answered out-of-domain or gap questions at or
     under `max_ood_answered`; ties (or no bars within both) go to the lowest harm-weighted cost.
@@ -145,9 +154,9 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
         clar = rest & k1_topic & ((offered.sum(1) >= 2) | (offered.any(1) & ~k2_gap)) \
             & ((tops * offered).sum(1) >= bars.clarify)
         hit = (top_right & offered).any(1)
-        c = (np.sum(is_topic & ~ans & ~clar) + np.sum(is_topic & clar & ~hit) + CLARIFY_COST * np.sum(is_topic & clar & hit)
-             + WRONG_COST * (np.sum(is_topic & ans & ~first_right) + np.sum(~is_topic & ans))
-             + CLARIFY_COST * np.sum(~is_topic & clar))
+        c = (np.sum(is_topic & ~ans & ~clar) + np.sum(is_topic & clar & ~hit) + costs.clarify * np.sum(is_topic & clar & hit)
+             + costs.wrong * (np.sum(is_topic & ans & ~first_right) + np.sum(~is_topic & ans))
+             + costs.clarify * np.sum(~is_topic & clar))
         if best is None or c < best[0] - 1e-9:
             best = (float(c), bars)
         wrong = np.sum(is_topic & ans & ~first_right) / n_in
@@ -159,7 +168,7 @@ def choose_bars(interps: Sequence[Interpretation], labels: Sequence[str], max_wr
     if best_ok is not None:
         best = (best_ok[1], best_ok[2])
     assert best is not None
-    exact = cost(outcome(label, decide(i, best[1])) for i, label in zip(interps, labels))
+    exact = cost((outcome(label, decide(i, best[1])) for i, label in zip(interps, labels)), costs)
     assert abs(exact - best[0]) < 1e-6, (exact, best)
     return best[1], best[0]
 
