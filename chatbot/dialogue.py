@@ -142,8 +142,7 @@ class Dialogue:
             # which, listing the last answer's related topics, which a number may then pick.
             related = tuple(o.intent for o in self._related.get(state.last_intent or "", ()))[: self.cfg.max_options]
             if related:
-                listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(related, 1))
-                reply = Reply("fallback", self.k.message("which_one_options", options=listed),
+                reply = Reply("fallback", self.k.message("which_one_options", options=self._listed(related)),
                               suggestions=self._options(related))
                 return self._finish(evolve(state, pending_options=related), reply, truncated)
             return self._finish(state, Reply("fallback", self.k.message("which_one")), truncated)
@@ -330,9 +329,12 @@ class Dialogue:
         if len(options) == 1:
             text = self.k.message("clarify_one", option=self.k.answers[options[0]].title)
         else:
-            listed = " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
-            text = self.k.message("clarify", options=listed)
+            text = self.k.message("clarify", options=self._listed(options))
         return Reply("clarify", text, options=self._options(options), confidence=confidence)
+
+    def _listed(self, options: Sequence[str]) -> str:
+        """Topics as the numbered list a reply offers: "1) Surgery 2) Radiotherapy"."""
+        return " ".join(f"{i}) {self.k.answers[o].title}" for i, o in enumerate(options, 1))
 
     def _gap_reply(self, gap: Gap, interp: Interpretation, state: State) -> Reply:
         """"I don't have that", the care team, and the related topics: the one the question is
