@@ -34,6 +34,9 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source / "README.md", OUT / "MiniLM-README.md")
     export_minilm(source)
+    # The stock encoder: no fine-tune record, so `make model` chooses its bars by leave-one-writer-out.
+    for stale in ("minilm.json", "encoder-cv.json"):
+        (OUT / stale).unlink(missing_ok=True)
     if "--static" in sys.argv[1:]:
         build_static(source)
     return 0

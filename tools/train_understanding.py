@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
 from chatbot.errors import Problem  # noqa: E402
@@ -49,19 +50,16 @@ def main() -> int:
     encoder = crossval.CachedEncoder(load_encoder(args.encoder))
     params = Params()
     print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, "
-          f"{len({e.writer for e in examples})} writers; cross-validating...", flush=True)
-    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
-    interps = crossval.interpretations(probs, classes)
-    labels = [e.label for e in examples]
-    m = k.matching
-    bars, cost = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
-                                       crossval.Costs.of(m))
-    from chatbot.decide import decide
-    outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
-    summary = crossval.summarise(labels, outcomes)
-    print(f"bars {bars.to_dict()} (cost {cost:.0f}); held-out writers: "
-          f"accuracy {summary['accuracy']:.1%}, wrong {summary['wrong']:.1%}, "
-          f"out-of-domain answered {summary['ood_answered']:.1%}")
+          f"{len({e.writer for e in examples})} writers", flush=True)
+    tuned = fine_tuned_bars(examples) if args.encoder == "minilm" else None
+    if tuned is None:
+        print("cross-validating...", flush=True)
+        bars, summary = lowo_bars(examples, encoder, params, k.matching)
+    else:
+        bars, summary = tuned
+        print("bars from bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)")
+    print(f"bars {bars.to_dict()}; held-out writers: accuracy {summary['accuracy']:.1%}, wrong "
+          f"{summary['wrong']:.1%}, out-of-domain answered {summary['ood_answered']:.1%}")
     fitted = fit(examples, encoder, params)
     meta = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
             "encoder": args.encoder,
@@ -70,6 +68,36 @@ def main() -> int:
     save(fitted, MODEL_DIR / CLASSIFIER_FILE, meta)
     print(f"wrote {MODEL_DIR / CLASSIFIER_FILE} in {time.perf_counter() - start:.0f} s")
     return 0 if args.only == "topics" else train_redflags(encoder, params, args.encoder)
+
+
+def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
+              m: "knowledge.MatchingConfig") -> tuple["Bars", dict[str, float]]:
+    """The bars that do best on leave-one-writer-out readings, and those readings' figures."""
+    from chatbot.decide import decide
+    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    interps = crossval.interpretations(probs, classes)
+    labels = [e.label for e in examples]
+    bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
+                                   crossval.Costs.of(m))
+    outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
+    return bars, crossval.summarise(labels, outcomes)
+
+
+def fine_tuned_bars(examples: list[corpus.Example]) -> tuple["Bars", dict[str, float]] | None:
+    """With an encoder fine-tuned on these very writers, leave-one-writer-out readings would be
+    flattering: the bars come from the grouped cross-validation that fine-tuned each fold's
+    encoder without its writers (bench/finetune_cv.py --write). None for the stock encoder."""
+    import json
+    from chatbot.decide import Bars
+    from finetune_encoder import CV_FILE, RECORD_FILE
+    if not RECORD_FILE.exists():
+        return None
+    record = json.loads(CV_FILE.read_text(encoding="utf-8")) if CV_FILE.exists() else {}
+    if record.get("fingerprint") != corpus.fingerprint(examples):
+        raise SystemExit(f"{CV_FILE.relative_to(ROOT)} was not made on these examples: run "
+                         "`.venv/bin/python bench/finetune_cv.py --write` first (or rebuild the stock "
+                         "encoder with tools/build_encoder.py)")
+    return Bars(**record["bars"]), record["cv"]
 
 
 def rules_fire(examples: list[corpus.Example]) -> "np.ndarray":
