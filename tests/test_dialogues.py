@@ -13,7 +13,13 @@ from .conftest import load_data
 DIALOGUES = load_data("dialogues.yml")["dialogues"]
 
 
-@pytest.mark.parametrize("dialogue", DIALOGUES, ids=[d["name"] for d in DIALOGUES])
+# A dialogue may carry `known_regression: <why>`: behaviour the current model lost, kept as an
+# expected failure (strict: it fails the suite the day it passes again, so it is not forgotten).
+CASES = [pytest.param(d, id=d["name"], marks=pytest.mark.xfail(strict=True, reason=d["known_regression"]))
+         if d.get("known_regression") else pytest.param(d, id=d["name"]) for d in DIALOGUES]
+
+
+@pytest.mark.parametrize("dialogue", CASES)
 def test_dialogue(engine: Engine, dialogue: dict[str, Any]) -> None:
     session = engine.session()
     options: list[str] = []

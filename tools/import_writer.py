@@ -1,6 +1,6 @@
 """Bring one independent writer's JSON Lines into the training data or a frozen evaluation set.
 
-  topics     rows {"text", "label", "style"}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
+  topics     rows {"text", "label", "style"[, "context"]}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
              entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
              the shared scorer's format (a gap or out_of_domain label expects "fallback").
   redflags   rows {"text", "urgent", "category", "style", "person"[, "context"]}:
@@ -85,7 +85,12 @@ def main() -> int:
                 for n, r in enumerate(good, 1)])
             return 0
         path = ROOT / "intents" / "corpus" / f"{w}.yml"
-        triples = [(r["text"], r["label"], r["style"]) for r in good]
+        # Follow-ups written to a topic the bot had just answered keep it ("context") as a
+        # record; the topic classifier learns the message alone (the conversation's prior
+        # brings the context in at run time).
+        contextual = any(r.get("context") for r in good)
+        triples = [(r["text"], r["label"], r["style"], *([str(r.get("context") or "")] if contextual else []))
+                   for r in good]
     elif args.kind == "redflags":
         good = [r for r in rows if isinstance(r.get("urgent"), bool)
                 and (not r["urgent"] or r.get("category") in CATEGORIES)]
