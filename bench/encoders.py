@@ -68,7 +68,6 @@ def main() -> int:
         lat = [per_query_us(enc.encode, q) for q in QUERIES.values()]
         print(f"{name:<34}{load * 1000:>9.0f}{size:>9.1f}" + "".join(f"{v:>10.0f}us" for v in lat))
     if not args.no_cv:
-        from chatbot.decide import decide
         from chatbot.understand import corpus, crossval
         from chatbot import knowledge
         m = knowledge.load(ROOT).matching
@@ -76,10 +75,8 @@ def main() -> int:
         labels = [e.label for e in examples]
         for name, enc in (("(a) MiniLM ONNX int8", onnx), ("(b) static", static)):
             probs, classes = crossval.out_of_fold(examples, enc, progress=True)  # type: ignore[arg-type]
-            interps = crossval.interpretations(probs, classes)
-            bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
-                                       crossval.Costs.of(m))
-            s = crossval.summarise(labels, [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)])
+            bars, outcomes = crossval.decided(probs, classes, labels, m)
+            s = crossval.summarise(labels, outcomes)
             print(f"{name:<22} leave-one-writer-out: accuracy {s['accuracy']:.1%}, wrong {s['wrong']:.1%}, "
                   f"out-of-domain answered {s['ood_answered']:.1%} (bars {bars.to_dict()})")
     return 0

@@ -29,22 +29,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
-from chatbot.decide import decide  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
-from chatbot.understand.classifier import Classifier  # noqa: E402
-from chatbot.understand.features import LexicalFeatures, fold  # noqa: E402
-from chatbot.understand.train import Params, fit  # noqa: E402
+from chatbot.understand.features import fold  # noqa: E402
+from chatbot.understand.train import Params  # noqa: E402
 from finetune_encoder import CV_FILE, Recipe, TorchEncoder, finetune, source_dir, training_data  # noqa: E402
-
-
-def read_fold(train, test, vectors, params):  # type: ignore[no-untyped-def]
-    """P(label) for the test examples from a classifier fitted on the train examples."""
-    encoder = crossval.CachedEncoder(type("Fixed", (), {"dims": 384})())
-    encoder.memo.update(vectors)
-    fitted = fit(train, encoder, params)
-    clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
-                     fitted.w_lex, fitted.w_emb, fitted.bias, {})
-    return fitted.classes, [clf.probabilities(fold(e.text), vectors[fold(e.text)]) for e in test]
 
 
 def main() -> int:
@@ -84,20 +72,16 @@ def main() -> int:
         tuned = finetune(train, flags, recipe)
         tuned_vectors = dict(zip(texts, tuned.encode_many(texts)))
         for name, vectors in (("stock", stock_vectors), ("fine-tuned", tuned_vectors)):
-            got, read = read_fold(train, test, vectors, params)
-            cols = [classes.index(c) for c in got]
-            for i, p in zip(rows, read):
-                probs[name][i, cols] = p
+            fixed = crossval.CachedEncoder(type("Fixed", (), {"dims": 384})())   # reads only these vectors
+            fixed.memo.update(vectors)
+            probs[name][rows] = crossval.read_fold(train, test, fixed, params, classes)
         print(f"fold {f + 1}/{args.folds} done in {time.perf_counter() - start:.0f} s", flush=True)
     m = knowledge.load(ROOT).matching
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
     results = {}
     for name, p in probs.items():
-        interps = crossval.interpretations(p, classes)
-        bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
-                                       crossval.Costs.of(m))
-        outcomes = [crossval.outcome(lab, decide(i, bars)) for i, lab in zip(interps, labels)]
+        bars, outcomes = crossval.decided(p, classes, labels, m)
         top1 = np.mean([classes[int(r.argmax())] == lab for r, lab in zip(p, labels)])
         results[name] = (bars, crossval.summarise(labels, outcomes), crossval.by_group(styles, labels, outcomes), top1)
     if args.write and not args.sample:

@@ -73,13 +73,9 @@ def main() -> int:
 def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
               m: "knowledge.MatchingConfig") -> tuple["Bars", dict[str, float]]:
     """The bars that do best on leave-one-writer-out readings, and those readings' figures."""
-    from chatbot.decide import decide
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
-    interps = crossval.interpretations(probs, classes)
     labels = [e.label for e in examples]
-    bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
-                                   crossval.Costs.of(m))
-    outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
+    bars, outcomes = crossval.decided(probs, classes, labels, m)
     return bars, crossval.summarise(labels, outcomes)
 
 

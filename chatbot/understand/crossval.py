@@ -93,16 +93,34 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
     folds = fold_names(examples)
     writers = sorted(set(folds))
     for writer in track(writers, "folds (one writer held out each)") if progress else writers:
-        train = [e for e, f in zip(examples, folds) if f != writer]
-        fitted = fit(train, encoder, params)
-        clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
-                         fitted.w_lex, fitted.w_emb, fitted.bias, {})
-        cols = [classes.index(c) for c in fitted.classes]
-        for row, (e, f) in enumerate(zip(examples, folds)):
-            if f == writer:
-                folded = fold(e.text)
-                probs[row, cols] = clf.probabilities(folded, encoder.encode(folded))
+        rows = [row for row, f in enumerate(folds) if f == writer]
+        probs[rows] = read_fold([e for e, f in zip(examples, folds) if f != writer],
+                                [examples[row] for row in rows], encoder, params, classes)
     return probs, classes
+
+
+def read_fold(train: Sequence[Example], test: Sequence[Example], encoder: Encoder, params: Params,
+              classes: Sequence[str]) -> np.ndarray:
+    """P(label | text) of the `test` examples, columns in `classes` order, from a model fitted
+    on `train` only (one fold of a cross-validation, whatever made the folds)."""
+    fitted = fit(train, encoder, params)
+    clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
+                     fitted.w_lex, fitted.w_emb, fitted.bias, {})
+    cols = [list(classes).index(c) for c in fitted.classes]
+    probs = np.zeros((len(test), len(classes)), dtype=np.float32)
+    for row, e in enumerate(test):
+        folded = fold(e.text)
+        probs[row, cols] = clf.probabilities(folded, encoder.encode(folded))
+    return probs
+
+
+def decided(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str],
+            matching: MatchingConfig) -> tuple[Bars, list[str]]:
+    """The bars `make model` would choose on these held-out readings, and each reading's outcome."""
+    interps = interpretations(probs, classes)
+    bars, _ = choose_bars(interps, labels, matching.max_wrong_answers, matching.max_out_of_domain_answers,
+                          Costs.of(matching))
+    return bars, [outcome(label, decide(i, bars)) for i, label in zip(interps, labels)]
 
 
 def fold_names(examples: Sequence[Example]) -> list[str]:
