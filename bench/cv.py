@@ -17,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from chatbot.context import ContextPrior  # noqa: E402
 from chatbot.decide import Bars, decide  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.classifier import REDFLAG_FILE, Classifier  # noqa: E402
@@ -34,13 +35,32 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> None:
               f"{s['missed']:7.1%} {s['n_out']:5.0f} {s['ood_answered']:8.1%}")
 
 
-def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params, bars: Bars | None,
-        failures: int) -> float:
+def out_of_fold(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params,
+                cache: Path | None) -> tuple["np.ndarray", tuple[str, ...]]:
+    """The held-out readings, kept in `cache` (keyed by the examples and the fit's knobs) so
+    that reading them again in other ways does not refit every fold."""
+    import numpy as np
+    key = f"{corpus.fingerprint(examples)}:{params}"
+    if cache and cache.exists():
+        saved = np.load(cache, allow_pickle=False)
+        if str(saved["key"]) == key:
+            return saved["probs"], tuple(str(c) for c in saved["classes"])
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
-    interps = crossval.interpretations(probs, classes)
-    labels = [e.label for e in examples]
+    if cache:
+        np.savez(cache, key=np.array(key), probs=probs, classes=np.array(classes))
+    return probs, classes
+
+
+def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params, bars: Bars | None,
+        failures: int, cache: Path | None = None) -> float:
+    probs, classes = out_of_fold(examples, encoder, params, cache)
     from chatbot import knowledge
-    m = knowledge.load(ROOT).matching
+    k = knowledge.load(ROOT)
+    m = k.matching
+    # Follow-ups are read after the topic they answered, as the dialogue reads them.
+    probs, relabel = crossval.in_conversation(probs, classes, examples, ContextPrior(k))
+    interps = crossval.interpretations(probs, classes, relabel)
+    labels = [e.label for e in examples]
     if bars is None:
         bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
                                        crossval.Costs.of(m))
@@ -52,6 +72,8 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
     table("by held-out writer", crossval.by_group(folds, labels, outcomes))
     table("by style", crossval.by_group([e.style or "-" for e in examples], labels, outcomes))
     table("by kind of label", crossval.by_group([label_kind(l) for l in labels], labels, outcomes))
+    table("read alone or after a topic",
+          crossval.by_group(["after a topic" if e.context else "alone" for e in examples], labels, outcomes))
     if failures:
         print(f"\nfailures (first {failures}, wrong answers and answered out-of-domain first):")
         bad = [(o, e, d) for o, e, d in zip(outcomes, examples, decisions) if o in ("wrong", "ood_answered")]
@@ -98,6 +120,9 @@ def main() -> int:
     ap.add_argument("--search", action="store_true", help="also try other values of the fit's knobs")
     ap.add_argument("--failures", type=int, default=0, help="list this many failures")
     ap.add_argument("--safety", action="store_true", help="the red-flag detector and rules instead")
+    ap.add_argument("--cache", type=Path, help="keep the held-out readings in this .npz file and reuse them")
+    ap.add_argument("--choose", action="store_true",
+                    help="choose the bars on these readings (as `make model` does) instead of the shipped ones")
     args = ap.parse_args()
     examples, problems = corpus.read(ROOT)
     if problems:
@@ -110,8 +135,8 @@ def main() -> int:
         return 0
     print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, writers: "
           f"{', '.join(sorted(set(crossval.fold_names(examples))))}")
-    run(examples, encoder, Params(**shipped.meta.get("params", {})), Bars.from_dict(shipped.meta["bars"]),
-        args.failures)
+    run(examples, encoder, Params(**shipped.meta.get("params", {})),
+        None if args.choose else Bars.from_dict(shipped.meta["bars"]), args.failures, args.cache)
     if args.search:
         for c in (2.0, 8.0, 32.0):
             for scale in (0.5, 1.0, 2.0):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+from .context import ContextPrior
 from .decide import Bars, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .normalize import Normalized, Normalizer, fold
@@ -73,13 +74,7 @@ class Dialogue:
         self.bars = Bars.from_dict(interpreter.classifier.meta["bars"])
         self.safety_bars = {k: float(v) for k, v in interpreter.redflags.meta["bars"].items()}
         self._gaps = {g.id: g for g in knowledge.gaps}
-        self._subject_words = {name: frozenset(fold(w) for w in g.subject) for name, g in knowledge.settings.groups.items()}
-        self._counterpart: dict[tuple[str, str], str] = {}
-        for a, b in knowledge.settings.counterparts:
-            if a in knowledge.answers and b in knowledge.answers:
-                # Several general topics may share one subject topic; it goes back to the first.
-                self._counterpart.setdefault((a, knowledge.answers[b].group), b)
-                self._counterpart.setdefault((b, knowledge.answers[a].group), a)
+        self.context = ContextPrior(knowledge)
         # The words of each topic's title, for red flags that lean on the last topic.
         self._title_text = {i: " ".join(t for t in self.normalizer.phrase(a.title) if t not in self.lex.stopwords)
                             for i, a in knowledge.answers.items()}
@@ -192,32 +187,10 @@ class Dialogue:
                                           context_title=last.title if last else None)
 
     def _prior(self, state: State, text: str = "") -> dict[str, float]:
-        prior = {i: self.cfg.subject_weight for i, a in self.k.answers.items() if a.group == state.subject} \
-            if state.subject else {}
-        last = state.last_intent
-        if last and last in self.k.answers:
-            prior[last] = self.cfg.context_weight
-            # "And for mesenchymoma?" after radiotherapy: the same question in the subject it names.
-            for group in self._named_subjects(text) - {state.subject}:
-                other = self._counterpart.get((last, group))
-                if other:
-                    prior[other] = prior.get(other, 0.0) + self.cfg.counterpart_weight
-        return prior
-
-    def _named_subjects(self, text: str) -> set[str]:
-        """The groups whose subject words a message names ("mesenchymoma")."""
-        words = set(re.findall(r"[a-z]+", fold(text)))
-        return {g for g, subject in self._subject_words.items() if words & subject}
+        return self.context.prior(state.last_intent, state.subject, text, self.cfg)
 
     def _in_subject(self, topic: str, state: State, text: str) -> str:
-        """The topic's counterpart in the conversation's subject, when the message names none:
-        "how is it treated?" after malignant mesenchymoma is its treatment."""
-        subject = state.subject
-        if not subject or subject == self._group(topic):
-            return topic
-        if self._named_subjects(text):
-            return topic
-        return self._counterpart.get((topic, subject), topic)
+        return self.context.in_subject(topic, state.subject, text)
 
     def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
         """The policy: what the one learned decision says to do with this reading."""
@@ -394,8 +367,7 @@ class Dialogue:
         return self._group(intent) == SMALL_TALK
 
     def _group(self, intent: str) -> str:
-        answer = self.k.answers.get(intent)
-        return answer.group if answer else ""
+        return self.context.group(intent)
 
     def _finish(self, state: State, reply: Reply, truncated: bool = False) -> tuple[Reply, State]:
         text = reply.text

@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
+from chatbot.context import ContextPrior  # noqa: E402
 from chatbot.errors import Problem  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.classifier import CLASSIFIER_FILE, REDFLAG_FILE  # noqa: E402
@@ -54,7 +55,7 @@ def main() -> int:
     tuned = fine_tuned_bars(examples) if args.encoder == "minilm" else None
     if tuned is None:
         print("cross-validating...", flush=True)
-        bars, summary = lowo_bars(examples, encoder, params, k.matching)
+        bars, summary = lowo_bars(examples, encoder, params, k)
     else:
         bars, summary = tuned
         print("bars from bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)")
@@ -71,11 +72,13 @@ def main() -> int:
 
 
 def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
-              m: "knowledge.MatchingConfig") -> tuple["Bars", dict[str, float]]:
+              k: "knowledge.Knowledge") -> tuple["Bars", dict[str, float]]:
     """The bars that do best on leave-one-writer-out readings, and those readings' figures."""
     probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
     labels = [e.label for e in examples]
-    bars, outcomes = crossval.decided(probs, classes, labels, m)
+    # A follow-up's label was written for the topic it answered: it is judged read in that light.
+    probs, relabel = crossval.in_conversation(probs, classes, examples, ContextPrior(k))
+    bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel)
     return bars, crossval.summarise(labels, outcomes)
 
 

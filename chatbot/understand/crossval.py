@@ -7,15 +7,16 @@ import itertools
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..decide import Bars, Decision, decide
-from ..knowledge import MatchingConfig
+from ..context import ContextPrior
+from ..knowledge import SMALL_TALK, MatchingConfig
 from ..progress import track
 from .classifier import Classifier
-from .corpus import CALM, Example
+from .corpus import CALM, OUT_OF_DOMAIN, Example
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
@@ -52,12 +53,34 @@ def cost(outcomes: Iterable[str], costs: Costs) -> float:
             + costs.wrong * (counts["wrong"] + counts["ood_answered"]))
 
 
-def interpretations(probs: np.ndarray, classes: Sequence[str]) -> list[Interpretation]:
-    """Turn rows of probabilities into the Interpretations the policy reads."""
+def interpretations(probs: np.ndarray, classes: Sequence[str],
+                    relabel: Sequence[Mapping[str, str]] | None = None) -> list[Interpretation]:
+    """Turn rows of probabilities into the Interpretations the policy reads; `relabel` maps a
+    row's labels as the dialogue would (a topic to its counterpart in the conversation's subject)."""
     out = []
     order = np.argsort(-probs, axis=1)[:, :RANKING_SIZE]
-    for row, idx in zip(probs, order):
-        out.append(Interpretation(tuple(Reading(classes[i], float(row[i])) for i in idx), 1.0))
+    for n, (row, idx) in enumerate(zip(probs, order)):
+        names = relabel[n] if relabel else {}
+        out.append(Interpretation(tuple(Reading(names.get(classes[i], classes[i]), float(row[i])) for i in idx), 1.0))
+    return out
+
+
+def with_prior(probs: np.ndarray, classes: Sequence[str],
+               priors: Sequence[Mapping[str, float] | None]) -> np.ndarray:
+    """Each row read in the light of its conversation, as `Interpreter` does: the prior's
+    log-odds added, unless the message alone reads as out of domain."""
+    out = probs.copy()
+    index = {c: i for i, c in enumerate(classes)}
+    ood = index.get(OUT_OF_DOMAIN)
+    for row, prior in enumerate(priors):
+        if not prior or int(probs[row].argmax()) == ood:
+            continue
+        logits = np.log(np.maximum(probs[row].astype(np.float64), 1e-12))
+        for label, bonus in prior.items():
+            if label in index:
+                logits[index[label]] += bonus
+        e = np.exp(logits - logits.max())
+        out[row] = e / e.sum()
     return out
 
 
@@ -114,10 +137,27 @@ def read_fold(train: Sequence[Example], test: Sequence[Example], encoder: Encode
     return probs
 
 
+def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
+                    context: ContextPrior) -> tuple[np.ndarray, list[dict[str, str]]]:
+    """Held-out readings of follow-ups (examples written after a topic) as the dialogue reads
+    them: with the conversation's prior, and a topic named in its counterpart of the subject."""
+    priors: list[dict[str, float] | None] = []
+    relabel: list[dict[str, str]] = []
+    for e in examples:
+        subject = context.group(e.context) if e.context else ""
+        if not subject or subject == SMALL_TALK:       # small talk is never the conversation's last topic
+            priors.append(None)
+            relabel.append({})
+            continue
+        priors.append(context.prior(e.context, subject, e.text))
+        relabel.append({c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c})
+    return with_prior(probs, classes, priors), relabel
+
+
 def decided(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str],
-            matching: MatchingConfig) -> tuple[Bars, list[str]]:
+            matching: MatchingConfig, relabel: Sequence[Mapping[str, str]] | None = None) -> tuple[Bars, list[str]]:
     """The bars `make model` would choose on these held-out readings, and each reading's outcome."""
-    interps = interpretations(probs, classes)
+    interps = interpretations(probs, classes, relabel)
     bars, _ = choose_bars(interps, labels, matching.max_wrong_answers, matching.max_out_of_domain_answers,
                           Costs.of(matching))
     return bars, [outcome(label, decide(i, bars)) for i, label in zip(interps, labels)]
