@@ -35,25 +35,9 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> None:
               f"{s['missed']:7.1%} {s['n_out']:5.0f} {s['ood_answered']:8.1%}")
 
 
-def out_of_fold(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params,
-                cache: Path | None) -> tuple["np.ndarray", tuple[str, ...]]:
-    """The held-out readings, kept in `cache` (keyed by the examples and the fit's knobs) so
-    that reading them again in other ways does not refit every fold."""
-    import numpy as np
-    key = f"{corpus.fingerprint(examples)}:{params}"
-    if cache and cache.exists():
-        saved = np.load(cache, allow_pickle=False)
-        if str(saved["key"]) == key:
-            return saved["probs"], tuple(str(c) for c in saved["classes"])
-    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
-    if cache:
-        np.savez(cache, key=np.array(key), probs=probs, classes=np.array(classes))
-    return probs, classes
-
-
 def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params, bars: Bars | None,
         failures: int, cache: Path | None = None) -> float:
-    probs, classes = out_of_fold(examples, encoder, params, cache)
+    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "topics.npz" if cache else None)
     from chatbot import knowledge
     k = knowledge.load(ROOT)
     m = k.matching
@@ -84,7 +68,7 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
     return crossval.cost(outcomes, crossval.Costs.of(m))
 
 
-def safety(encoder: crossval.CachedEncoder, params: Params) -> None:
+def safety(encoder: crossval.CachedEncoder, params: Params, cache: Path | None) -> None:
     """The red-flag detector and the rules together, each writer held out in turn."""
     import numpy as np
 
@@ -93,7 +77,7 @@ def safety(encoder: crossval.CachedEncoder, params: Params) -> None:
     examples, _ = corpus.read_redflags(ROOT)
     bank = {p.stem for p in (ROOT / "intents" / "redflags").glob("*.yml")}
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
-    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "redflags.npz" if cache else None)
     p = crossval.urgency(probs, classes)
     ruled = rules_fire(examples)
     bars = shipped.meta["bars"]
@@ -120,7 +104,9 @@ def main() -> int:
     ap.add_argument("--search", action="store_true", help="also try other values of the fit's knobs")
     ap.add_argument("--failures", type=int, default=0, help="list this many failures")
     ap.add_argument("--safety", action="store_true", help="the red-flag detector and rules instead")
-    ap.add_argument("--cache", type=Path, help="keep the held-out readings in this .npz file and reuse them")
+    ap.add_argument("--cache", type=Path, default=crossval.READINGS,
+                    help="the folder where held-out readings are kept and reused while the examples and knobs are "
+                         "the same (make model leaves them there; default %(default)s)")
     ap.add_argument("--choose", action="store_true",
                     help="choose the bars on these readings (as `make model` does) instead of the shipped ones")
     args = ap.parse_args()
@@ -131,7 +117,7 @@ def main() -> int:
     shipped = Classifier.load()
     encoder = crossval.CachedEncoder(load_encoder(str(shipped.meta.get("encoder", "minilm"))))
     if args.safety:
-        safety(encoder, Params(**shipped.meta.get("params", {})))
+        safety(encoder, Params(**shipped.meta.get("params", {})), args.cache)
         return 0
     print(f"{len(examples)} examples, {len({e.label for e in examples})} labels, writers: "
           f"{', '.join(sorted(set(crossval.fold_names(examples))))}")

@@ -145,3 +145,29 @@ def test_bars_are_chosen_within_the_harm_limits_and_agree_with_decide() -> None:
     outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
     assert outcomes[0] == "right" and "wrong" not in outcomes and "ood_answered" not in outcomes
     assert cost == crossval.cost(outcomes, crossval.Costs.of(m))
+
+
+def test_follow_ups_are_judged_in_training_as_the_dialogue_reads_them(interpreter: Interpreter) -> None:
+    """The bar search reads a writer's follow-up with the prior the dialogue would give it, so
+    the held-out reading and the run-time reading of the same message agree."""
+    from chatbot import knowledge
+    from chatbot.context import ContextPrior
+    from chatbot.understand import crossval
+
+    k = knowledge.load(ROOT)
+    context = ContextPrior(k)
+    texts = ["is that common?", "and for mesenchymoma?", "what time is it?"]
+    examples = [corpus.Example(t, "radiotherapy", "w", context="radiotherapy") for t in texts]
+    examples.append(corpus.Example("is that common?", "radiotherapy", "w"))        # no context: read alone
+    alone = np.stack([interpreter.probabilities(e.text) for e in examples])
+    probs, relabel = crossval.in_conversation(alone, interpreter.labels, examples, context)
+    subject = context.group("radiotherapy")
+    for row, e in enumerate(examples[:3]):
+        expected = interpreter.probabilities(e.text, context.prior("radiotherapy", subject, e.text))
+        assert np.allclose(probs[row], expected, atol=1e-5)
+    assert np.array_equal(probs[3], alone[3])
+    ood = interpreter.labels.index("out_of_domain")
+    assert probs[2].argmax() == ood                # the domain is judged from the words alone
+    # Named in the conversation's own subject, a topic stays itself; the other subject's
+    # counterpart is the dialogue's reading of a topic when the message names no subject.
+    assert all(m == context.in_subject(c, subject, texts[0]) for c, m in relabel[0].items())

@@ -74,7 +74,7 @@ def main() -> int:
 def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
               k: "knowledge.Knowledge") -> tuple["Bars", dict[str, float]]:
     """The bars that do best on leave-one-writer-out readings, and those readings' figures."""
-    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "topics.npz")
     labels = [e.label for e in examples]
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
     probs, relabel = crossval.in_conversation(probs, classes, examples, ContextPrior(k))
@@ -129,7 +129,7 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     examples = [replace(e, text=in_context(e.text, titles[e.context])) if e.context else e for e in examples]
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
     print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
-    probs, classes = crossval.out_of_fold(examples, encoder, params, progress=True)
+    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
     p_urgent = crossval.urgency(probs, classes)
     ordinary = np.array([e.writer not in bank for e in examples])
     limits = knowledge.load(ROOT).safety

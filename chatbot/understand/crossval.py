@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from pathlib import Path
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -16,12 +17,15 @@ from ..context import ContextPrior
 from ..knowledge import SMALL_TALK, MatchingConfig
 from ..progress import track
 from .classifier import Classifier
-from .corpus import CALM, OUT_OF_DOMAIN, Example
+from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
 from .interpreter import RANKING_SIZE
 from .train import Params, fit
+
+READINGS = Path(__file__).resolve().parents[2] / ".cache"     # held-out readings, kept between runs; not committed
+
 
 @dataclass(frozen=True)
 class Costs:
@@ -119,6 +123,25 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
         rows = [row for row, f in enumerate(folds) if f == writer]
         probs[rows] = read_fold([e for e, f in zip(examples, folds) if f != writer],
                                 [examples[row] for row in rows], encoder, params, classes)
+    return probs, classes
+
+
+def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
+                     cache: Path | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """`out_of_fold`, kept in `cache` under the examples' fingerprint and the fit's knobs, so
+    that `bench/cv.py` after `make model` reads the same held-out readings without refitting."""
+    key = f"{fingerprint(list(examples))}:{params}"
+    if cache and cache.exists():
+        try:
+            with np.load(cache, allow_pickle=False) as saved:
+                if str(saved["key"]) == key:
+                    return saved["probs"], tuple(str(c) for c in saved["classes"])
+        except (OSError, ValueError, KeyError):
+            pass            # a damaged or older cache is simply made again
+    probs, classes = out_of_fold(examples, encoder, params, progress=True)
+    if cache:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, key=np.array(key), probs=probs, classes=np.array(classes))
     return probs, classes
 
 
