@@ -1,16 +1,20 @@
 """Does fine-tuning the encoder (tools/finetune_encoder.py) help on writers it never saw?
 
-Grouped cross-validation: the topic writers are dealt into K folds; for each fold MiniLM is
-fine-tuned without that fold's writers, the classifier is fitted on the same writers, and the
-fold is read. The stock encoder is read on the same folds in the same run, so the two columns
-compare like with like; the bars are chosen on each column's out-of-fold readings as `make model`
-chooses them. The red-flag bank's writers never write topic examples, so all of it may stay in
-every fold's fine-tune. Vectors come from the torch models (float), for both columns.
+Grouped cross-validation: the writers (topic writers and the red-flag bank's alike) are dealt
+into K folds of whole writers; for each fold MiniLM is fine-tuned without that fold's writers
+(their topic examples, their bank messages, and their topic examples that the red-flag data
+counts as calm), the classifier and the red-flag detector are fitted on the same writers, and
+the fold is read. The stock encoder is read on the same folds in the same run, so the two
+columns compare like with like; the bars are chosen on each column's out-of-fold readings as
+`make model` chooses them: answer bars for the topics, the check-in bar for red flags (rules and
+detector together, false alarms counted on everyday messages and on the bank's look-alikes).
+Vectors come from the torch models (float), for both columns.
 
 With --write, the fine-tuned column's bars are recorded for `make model`: once the encoder has
 seen every writer, leave-one-writer-out readings are no longer honest, so these are the bars.
 
-    .venv/bin/python bench/finetune_cv.py [--folds 5] [--epochs 1] [--no-redflags]
+    .venv/bin/python bench/finetune_cv.py [--folds 5] [--recipe ce|supcon] [--redflags] [--epochs N]
+    .venv/bin/python bench/finetune_cv.py --recipe supcon --sample 200 --fold 0   # a quick check
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -30,71 +36,117 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
+from chatbot.understand.corpus import Example  # noqa: E402
 from chatbot.understand.features import fold  # noqa: E402
 from chatbot.understand.train import Params  # noqa: E402
-from finetune_encoder import CV_FILE, Recipe, TorchEncoder, finetune, source_dir, training_data  # noqa: E402
+from finetune_encoder import (CV_FILE, TorchEncoder, add_recipe_options, finetune, recipe_from,  # noqa: E402
+                              source_dir, training_data)
+
+
+def deal(topics: Sequence[Example], flags: Sequence[Example], k: int) -> dict[str, int]:
+    """Each writer's fold: whole writers, the most prolific first, dealt round the folds; the topic
+    writers and the bank's own writers dealt apart, so that every fold holds out urgent messages."""
+    topic_writers = Counter(e.writer for e in topics)
+    bank = Counter(e.writer for e in flags if e.writer not in topic_writers)
+    out: dict[str, int] = {}
+    for sizes in (topic_writers, bank):
+        for i, writer in enumerate(sorted(sizes, key=lambda w: (-sizes[w], w))):
+            out[writer] = i % k
+    return out
+
+
+def held_out(examples: Sequence[Example], fold_of: dict[str, int], f: int) -> np.ndarray:
+    """Which examples fold f holds out: those of its writers."""
+    return np.array([fold_of[e.writer] == f for e in examples], dtype=bool)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--epochs", type=float, default=Recipe.epochs)
-    ap.add_argument("--no-redflags", action="store_true")
-    ap.add_argument("--lr", type=float, default=Recipe.lr)
+    add_recipe_options(ap)
     ap.add_argument("--write", action="store_true",
                     help="record the fine-tuned column's bars for `make model` (chatbot/understand/model/encoder-cv.json)")
     ap.add_argument("--sample", type=int, default=0, help="every Nth example only (a quick check of the script)")
+    ap.add_argument("--fold", type=int, help="fine-tune and read this fold only (a quick check of the script)")
     args = ap.parse_args()
+    if args.folds < 2 or (args.fold is not None and not 0 <= args.fold < args.folds):
+        ap.error("--folds needs at least 2, and --fold a fold number from 0 to folds-1")
+    if args.write and (args.sample or args.fold is not None):
+        ap.error("--write records bars for `make model`: it needs every example and every fold")
     from transformers import AutoModel, AutoTokenizer
+    from train_understanding import rules_fire
 
+    start = time.perf_counter()
     topics, flags = training_data()
+    raw_flags, _ = corpus.read_redflags(ROOT)      # the rules read replies as a turn does, not composed
     if args.sample:
-        topics, flags = topics[::args.sample], flags[::args.sample]
-    recipe = Recipe(epochs=args.epochs, redflags=not args.no_redflags, lr=args.lr)
-    names = crossval.fold_names(topics)
-    writers = sorted({n.split("/")[0] for n in names}, key=lambda w: -sum(e.writer == w for e in topics))
-    group = {w: i % args.folds for i, w in enumerate(writers)}
-    fold_of = [group[n.split("/")[0]] for n in names]
-    texts = sorted({fold(e.text) for e in topics})
-    print(f"{len(topics)} examples, {len(writers)} writers in {args.folds} folds: "
-          + "; ".join(",".join(w for w in writers if group[w] == f) for f in range(args.folds)), flush=True)
+        topics, flags, raw_flags = topics[::args.sample], flags[::args.sample], raw_flags[::args.sample]
+    recipe = recipe_from(args)
+    fold_of = deal(topics, flags, args.folds)
+    print(f"{len(topics)} topic and {len(flags)} red-flag examples, {len(fold_of)} writers in {args.folds} folds: "
+          + "; ".join(",".join(w for w in fold_of if fold_of[w] == f) for f in range(args.folds)), flush=True)
+    print(f"recipe: {recipe}", flush=True)
+    texts = sorted({fold(e.text) for e in [*topics, *flags]})
     stock = TorchEncoder(AutoModel.from_pretrained(str(source_dir())), AutoTokenizer.from_pretrained(str(source_dir())))
     stock_vectors = dict(zip(texts, stock.encode_many(texts)))
-    classes = tuple(sorted({e.label for e in topics}))
-    probs = {"stock": np.zeros((len(topics), len(classes)), np.float32),
-             "fine-tuned": np.zeros((len(topics), len(classes)), np.float32)}
+    t_classes = tuple(sorted({e.label for e in topics}))
+    r_classes = tuple(sorted({e.label for e in flags}))
+    names = ("stock", "fine-tuned")
+    t_probs = {n: np.zeros((len(topics), len(t_classes)), np.float32) for n in names}
+    r_probs = {n: np.zeros((len(flags), len(r_classes)), np.float32) for n in names}
+    t_read, r_read = np.zeros(len(topics), bool), np.zeros(len(flags), bool)
     params = Params()
-    for f in range(args.folds):
-        start = time.perf_counter()
-        train = [e for e, g in zip(topics, fold_of) if g != f]
-        rows = [i for i, g in enumerate(fold_of) if g == f]
-        test = [topics[i] for i in rows]
-        tuned = finetune(train, flags, recipe)
+    for f in range(args.folds) if args.fold is None else [args.fold]:
+        t_held, r_held = held_out(topics, fold_of, f), held_out(flags, fold_of, f)
+        train_t = [e for e, h in zip(topics, t_held) if not h]
+        train_r = [e for e, h in zip(flags, r_held) if not h]
+        tuned = finetune(train_t, train_r, recipe)
         tuned_vectors = dict(zip(texts, tuned.encode_many(texts)))
         for name, vectors in (("stock", stock_vectors), ("fine-tuned", tuned_vectors)):
             fixed = crossval.CachedEncoder(type("Fixed", (), {"dims": 384})())   # reads only these vectors
             fixed.memo.update(vectors)
-            probs[name][rows] = crossval.read_fold(train, test, fixed, params, classes)
-        print(f"fold {f + 1}/{args.folds} done in {time.perf_counter() - start:.0f} s", flush=True)
-    m = knowledge.load(ROOT).matching
+            t_probs[name][t_held] = crossval.read_fold(train_t, [e for e, h in zip(topics, t_held) if h],
+                                                       fixed, params, t_classes)
+            r_probs[name][r_held] = crossval.read_fold(train_r, [e for e, h in zip(flags, r_held) if h],
+                                                       fixed, params, r_classes)
+        t_read |= t_held
+        r_read |= r_held
+        print(f"fold {f + 1}/{args.folds} done ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    k = knowledge.load(ROOT)
+    topics = [e for e, r in zip(topics, t_read) if r]
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
     results = {}
-    for name, p in probs.items():
-        bars, outcomes = crossval.decided(p, classes, labels, m)
-        top1 = np.mean([classes[int(r.argmax())] == lab for r, lab in zip(p, labels)])
+    for name in names:
+        bars, outcomes = crossval.decided(t_probs[name][t_read], t_classes, labels, k.matching)
+        p = t_probs[name][t_read]
+        top1 = np.mean([t_classes[int(r.argmax())] == lab for r, lab in zip(p, labels)])
         results[name] = (bars, crossval.summarise(labels, outcomes), crossval.by_group(styles, labels, outcomes), top1)
-    if args.write and not args.sample:
+
+    urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in flags])[r_read]
+    ruled = rules_fire(raw_flags)[r_read]
+    bank = corpus.bank_writers(ROOT)
+    ordinary = np.array([e.writer not in bank for e in flags])[r_read]
+    safety = {}
+    for name in names:
+        bars_rf, got = crossval.choose_safety_bars(crossval.urgency(r_probs[name][r_read], r_classes), urgent, ruled,
+                                                   ordinary, k.safety.max_false_alarms, k.safety.max_urgent_false_alarms)
+        safety[name] = {**got, "checkin": bars_rf["checkin"]}
+
+    if args.write:
         bars, summary, _, _ = results["fine-tuned"]
         record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(topics), "folds": args.folds,
-                  "recipe": asdict(recipe), "cv": {k: round(v, 4) for k, v in summary.items()}}
+                  "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
+                  "redflags_cv": {key: round(v, 4) for key, v in safety["fine-tuned"].items()}}
         CV_FILE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CV_FILE.relative_to(ROOT)}")
-    print(f"\n{'':18}" + "".join(f"{n:>24}" for n in results))
+    print(f"\n{len(topics)} topic and {int(r_read.sum())} red-flag examples read, their writers held out")
+    print(f"{'':24}" + "".join(f"{n:>24}" for n in results))
     for key in ("accuracy", "wrong", "clarify", "ood_answered"):
-        print(f"{key:18}" + "".join(f"{r[1][key]:>24.1%}" for r in results.values()))
-    print(f"{'top-1 (no bars)':18}" + "".join(f"{r[3]:>24.1%}" for r in results.values()))
-    print(f"{'bars':18}" + "".join(f"{str(r[0].to_dict()['answer']) + '/' + str(r[0].to_dict()['margin']):>24}"
+        print(f"{key:24}" + "".join(f"{r[1][key]:>24.1%}" for r in results.values()))
+    print(f"{'top-1 (no bars)':24}" + "".join(f"{r[3]:>24.1%}" for r in results.values()))
+    print(f"{'bars':24}" + "".join(f"{str(r[0].to_dict()['answer']) + '/' + str(r[0].to_dict()['margin']):>24}"
                                    for r in results.values()))
     print("\nby style (accuracy / wrong)")
     for style in sorted(set(styles)):
@@ -102,7 +154,16 @@ def main() -> int:
         for r in results.values():
             s = r[2].get(style, {})
             cells.append(f"{s.get('accuracy', 0):.1%} / {s.get('wrong', 0):.1%}")
-        print(f"{style:18}" + "".join(f"{c:>24}" for c in cells))
+        print(f"{style:24}" + "".join(f"{c:>24}" for c in cells))
+    print(f"\nred flags (rules and detector together, check-in bar chosen per encoder; "
+          f"{int(urgent.sum())} urgent, {int((~urgent & ordinary).sum())} everyday, "
+          f"{int((~urgent & ~ordinary).sum())} look-alike)")
+    for key, label in (("recall", "recall"), ("detector_recall", "detector recall"),
+                       ("false_alarms", "false alarms everyday"), ("look_alike_false_alarms", "false alarms look-alike"),
+                       ("urgent_recall", "full urgent reply")):
+        print(f"{label:24}" + "".join(f"{safety[n][key]:>24.2%}" for n in names))
+    print(f"{'check-in bar':24}" + "".join(f"{safety[n]['checkin']:>24.2f}" for n in names))
+    print(f"\n{time.perf_counter() - start:.0f} s")
     return 0
 
 

@@ -115,8 +115,7 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     import numpy as np
     start = time.perf_counter()
     examples, problems = corpus.read_redflags(ROOT)
-    folder = ROOT / "intents" / "redflags"
-    bank = {p.stem for p in [*folder.glob("*.yml"), *(folder / "context").glob("*.yml")]}
+    bank = corpus.bank_writers(ROOT)
     titles = {i: a.title for i, a in knowledge.load(ROOT).answers.items()}
     problems += [Problem(f"intents/redflags/context/{e.writer}.yml", None, f"context '{e.context}' is not a topic",
                          "use a topic id of answers/") for e in examples if e.context and e.context not in titles]

@@ -47,12 +47,20 @@ def read_redflags(root: Path) -> tuple[list[Example], list[Problem]]:
     """The red-flag detector's data: the bank of urgent messages and calm look-alikes
     (`intents/redflags/`, and `intents/redflags/context/` for replies to a topic the bot had
     just answered), plus every topic, gap and out-of-domain example as calm."""
-    folder = root / "intents" / "redflags"
-    files = [(p, p.stem) for p in sorted(folder.glob("*.yml"))]
-    files += [(p, p.stem) for p in sorted((folder / "context").glob("*.yml"))]
-    bank, problems = _read_files(root, files)
+    bank, problems = _read_files(root, [(p, p.stem) for p in _bank_files(root)])
     topics, more = read(root)
     return bank + [Example(e.text, CALM, e.writer, e.style) for e in topics], problems + more
+
+
+def bank_writers(root: Path) -> set[str]:
+    """The red-flag bank's writers: their calm messages are look-alikes written to be hard, so
+    false alarms on them are counted apart from those on everyday messages."""
+    return {p.stem for p in _bank_files(root)}
+
+
+def _bank_files(root: Path) -> list[Path]:
+    folder = root / "intents" / "redflags"
+    return sorted(folder.glob("*.yml")) + sorted((folder / "context").glob("*.yml"))
 
 
 def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example], list[Problem]]:
