@@ -75,7 +75,7 @@ def safety(encoder: crossval.CachedEncoder, params: Params, cache: Path | None) 
     from tools.train_understanding import rules_fire
     shipped = Classifier.load(MODEL_DIR / REDFLAG_FILE)
     examples, _ = corpus.read_redflags(ROOT)
-    bank = {p.stem for p in (ROOT / "intents" / "redflags").glob("*.yml")}
+    bank = corpus.bank_writers(ROOT)
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
     probs, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "redflags.npz" if cache else None)
     p = crossval.urgency(probs, classes)
