@@ -173,7 +173,13 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
             relabel.append({})
             continue
         priors.append(context.prior(e.context, subject, e.text))
-        relabel.append({c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c})
+        names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
+        # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
+        # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
+        for group in context.named_subjects(e.text) - {subject}:
+            if (other := context.counterpart.get((e.label, group))) is not None:
+                names[other] = e.label
+        relabel.append(names)
     return with_prior(probs, classes, priors), relabel
 
 
