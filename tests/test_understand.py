@@ -171,3 +171,35 @@ def test_follow_ups_are_judged_in_training_as_the_dialogue_reads_them(interprete
     # Named in the conversation's own subject, a topic stays itself; the other subject's
     # counterpart is the dialogue's reading of a topic when the message names no subject.
     assert all(m == context.in_subject(c, subject, texts[0]) for c, m in relabel[0].items())
+
+
+def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """bench/cv.py reuses make model's readings; a changed encoder or new examples read anew."""
+    from chatbot.understand import crossval
+
+    class Fixed:
+        dims = 2
+
+        def __init__(self, v: float) -> None:
+            self.v = v
+
+        def encode(self, text: str) -> np.ndarray:
+            return np.array([self.v, 1.0], dtype=np.float32)
+
+    calls: list[int] = []
+
+    def fake(examples: list[corpus.Example], encoder: object, params: object, progress: bool = False
+             ) -> tuple[np.ndarray, tuple[str, ...]]:
+        calls.append(len(examples))
+        return np.full((len(examples), 1), float(len(calls)), dtype=np.float32), ("surgery",)
+
+    monkeypatch.setattr(crossval, "out_of_fold", fake)
+    cache = tmp_path / "topics.npz"
+    one = [corpus.Example("what is surgery", "surgery", "w1")]
+    first, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
+    again, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
+    assert len(calls) == 1 and np.array_equal(first, again)
+    crossval.out_of_fold_kept(one, Fixed(0.5), cache=cache)             # type: ignore[arg-type]
+    crossval.out_of_fold_kept(one * 2, Fixed(0.5), cache=cache)         # type: ignore[arg-type]
+    assert len(calls) == 3

@@ -3,6 +3,7 @@ anything its writer wrote, and the policy's bars are chosen on those judgements.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import zlib
 from pathlib import Path
@@ -128,9 +129,11 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
 
 def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
                      cache: Path | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """`out_of_fold`, kept in `cache` under the examples' fingerprint and the fit's knobs, so
+    """`out_of_fold`, kept in `cache` under the examples' fingerprint, the fit's knobs and the encoder, so
     that `bench/cv.py` after `make model` reads the same held-out readings without refitting."""
-    key = f"{fingerprint(list(examples))}:{params}"
+    # The encoder is part of the key: a fine-tuned or static encoder reads every example anew.
+    probe = np.round(encoder.encode("which encoder read these examples?"), 5).tobytes()
+    key = f"{fingerprint(list(examples))}:{params}:{hashlib.sha256(probe).hexdigest()[:16]}"
     if cache and cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as saved:
