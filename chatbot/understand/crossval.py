@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import zlib
-from pathlib import Path
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -18,11 +18,11 @@ from ..context import ContextPrior
 from ..knowledge import SMALL_TALK, MatchingConfig
 from ..progress import track
 from .classifier import Classifier
-from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
+from .corpus import CALM, Example, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
-from .interpreter import RANKING_SIZE
+from .interpreter import RANKING_SIZE, with_prior
 from .train import Params, fit
 
 READINGS = Path(__file__).resolve().parents[2] / ".cache"     # held-out readings, kept between runs; not committed
@@ -70,22 +70,14 @@ def interpretations(probs: np.ndarray, classes: Sequence[str],
     return out
 
 
-def with_prior(probs: np.ndarray, classes: Sequence[str],
-               priors: Sequence[Mapping[str, float] | None]) -> np.ndarray:
-    """Each row read in the light of its conversation, as `Interpreter` does: the prior's
-    log-odds added, unless the message alone reads as out of domain."""
-    out = probs.copy()
+def with_priors(probs: np.ndarray, classes: Sequence[str],
+                priors: Sequence[Mapping[str, float] | None]) -> np.ndarray:
+    """Each row read in the light of its conversation, as `Interpreter` reads a message."""
     index = {c: i for i, c in enumerate(classes)}
-    ood = index.get(OUT_OF_DOMAIN)
+    out = probs.copy()
     for row, prior in enumerate(priors):
-        if not prior or int(probs[row].argmax()) == ood:
-            continue
-        logits = np.log(np.maximum(probs[row].astype(np.float64), 1e-12))
-        for label, bonus in prior.items():
-            if label in index:
-                logits[index[label]] += bonus
-        e = np.exp(logits - logits.max())
-        out[row] = e / e.sum()
+        if prior:
+            out[row] = with_prior(np.log(np.maximum(probs[row].astype(np.float64), 1e-12)), index, prior)
     return out
 
 
@@ -183,7 +175,7 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
             if (other := context.counterpart.get((e.label, group))) is not None:
                 names[other] = e.label
         relabel.append(names)
-    return with_prior(probs, classes, priors), relabel
+    return with_priors(probs, classes, priors), relabel
 
 
 def decided(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str],

@@ -23,6 +23,22 @@ def in_context(message: str, topic_title: str) -> str:
     return f"{topic_title}: {message}"
 
 
+def with_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str, float] | None) -> np.ndarray:
+    """P(label) with the conversation's log-odds added to `logits` (labels at `index`), unless
+    the message alone reads as out of domain: that is judged from its own words only. Training's
+    bar search reads follow-ups through this too (log-probabilities serve as logits)."""
+    alone = softmax(logits)
+    ood = index.get(OUT_OF_DOMAIN)
+    if not prior or int(alone.argmax()) == ood:
+        return alone
+    logits = logits.copy()
+    for label, bonus in prior.items():
+        i = index.get(label)
+        if i is not None:
+            logits[i] += bonus
+    return softmax(logits)
+
+
 @dataclass(frozen=True)
 class Interpreter:
     """Loaded once, immutable, thread-safe."""
@@ -71,17 +87,7 @@ class Interpreter:
         return urgent, self.redflags.classes[int(p.argmax())].removeprefix(URGENT_PREFIX)
 
     def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
-        logits = self.classifier.logits(folded, vector)
-        alone = softmax(logits)
-        # Whether a message is about our domain is judged from its own words only.
-        if not prior or self.labels[int(alone.argmax())] == OUT_OF_DOMAIN:
-            return alone
-        logits = logits.copy()
-        for label, bonus in prior.items():
-            index = self._index.get(label)
-            if index is not None:
-                logits[index] += bonus
-        return softmax(logits)
+        return with_prior(self.classifier.logits(folded, vector), self._index, prior)
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
                   context: str | None = None, context_title: str | None = None) -> Interpretation:
