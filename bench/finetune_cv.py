@@ -10,8 +10,9 @@ columns compare like with like; the bars are chosen on each column's out-of-fold
 detector together, false alarms counted on everyday messages and on the bank's look-alikes).
 Vectors come from the torch models (float), for both columns.
 
-With --write, the fine-tuned column's bars are recorded for `make model`: once the encoder has
-seen every writer, leave-one-writer-out readings are no longer honest, so these are the bars.
+With --write, the fine-tuned column's bars (answer bars and red-flag bars) are recorded for
+`make model`: once the encoder has seen every writer, leave-one-writer-out readings are no longer
+honest, so these are the bars.
 
     .venv/bin/python bench/finetune_cv.py [--folds 5] [--recipe ce|supcon] [--redflags] [--epochs N]
     .venv/bin/python bench/finetune_cv.py --recipe supcon --sample 200 --fold 0   # a quick check
@@ -35,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
+from chatbot.context import ContextPrior  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.corpus import Example  # noqa: E402
 from chatbot.understand.features import fold  # noqa: E402
@@ -118,9 +120,11 @@ def main() -> int:
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
     results = {}
+    context = ContextPrior(k)
     for name in names:
-        bars, outcomes = crossval.decided(t_probs[name][t_read], t_classes, labels, k.matching)
-        p = t_probs[name][t_read]
+        # Follow-ups are read with their conversation's prior, as `make model` and the dialogue read them.
+        p, relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context)
+        bars, outcomes = crossval.decided(p, t_classes, labels, k.matching, relabel)
         top1 = np.mean([t_classes[int(r.argmax())] == lab for r, lab in zip(p, labels)])
         results[name] = (bars, crossval.summarise(labels, outcomes), crossval.by_group(styles, labels, outcomes), top1)
 
@@ -128,16 +132,17 @@ def main() -> int:
     ruled = rules_fire(raw_flags)[r_read]
     bank = corpus.bank_writers(ROOT)
     ordinary = np.array([e.writer not in bank for e in flags])[r_read]
-    safety = {}
+    safety, safety_bars = {}, {}
     for name in names:
         bars_rf, got = crossval.choose_safety_bars(crossval.urgency(r_probs[name][r_read], r_classes), urgent, ruled,
                                                    ordinary, k.safety.max_false_alarms, k.safety.max_urgent_false_alarms)
-        safety[name] = {**got, "checkin": bars_rf["checkin"]}
+        safety[name], safety_bars[name] = {**got, "checkin": bars_rf["checkin"]}, bars_rf
 
     if args.write:
         bars, summary, _, _ = results["fine-tuned"]
         record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(topics), "folds": args.folds,
                   "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
+                  "redflag_bars": safety_bars["fine-tuned"], "redflags_fingerprint": corpus.fingerprint(raw_flags),
                   "redflags_cv": {key: round(v, 4) for key, v in safety["fine-tuned"].items()}}
         CV_FILE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CV_FILE.relative_to(ROOT)}")

@@ -112,3 +112,31 @@ def test_supcon_loss_is_low_when_each_label_sits_together() -> None:
     half = torch.stack([a, a, b, c])                     # x sits together, y does not
     assert float(supcon(half, labels, 0.1, anchors=[True, True, False, False])) < 0.1
     assert float(supcon(half, labels, 0.1, anchors=[False, False, True, True])) > 1.0
+
+
+def test_a_fine_tuned_encoder_takes_both_models_bars_from_its_grouped_cross_validation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the encoder has seen every writer, leave-one-writer-out bars would flatter it: the
+    answer bars and the red-flag bars both come from bench/finetune_cv.py --write, made on these
+    very examples; a record made on other examples stops the build instead of being used."""
+    import json
+
+    import finetune_encoder
+    import train_understanding as tu
+    record, cv = tmp_path / "minilm.json", tmp_path / "encoder-cv.json"
+    monkeypatch.setattr(finetune_encoder, "RECORD_FILE", record)
+    monkeypatch.setattr(finetune_encoder, "CV_FILE", cv)
+    examples = [Example("what is radiotherapy", "radiotherapy", "w1")]
+    assert tu.fine_tuned_bars(examples) is None and tu.fine_tuned_safety_bars("x") is None   # stock encoder
+    record.write_text("{}", encoding="utf-8")
+    bars = {"answer": 0.9, "margin": 0.0, "option": 0.05, "clarify": 0.4}
+    cv.write_text(json.dumps({"fingerprint": corpus.fingerprint(examples), "bars": bars, "cv": {"accuracy": 0.8},
+                              "redflags_fingerprint": "flags", "redflag_bars": {"urgent": 0.9, "checkin": 0.2},
+                              "redflags_cv": {"recall": 0.97}}), encoding="utf-8")
+    got = tu.fine_tuned_bars(examples)
+    assert got is not None and got[0].to_dict() == bars
+    assert tu.fine_tuned_safety_bars("flags") == ({"urgent": 0.9, "checkin": 0.2}, {"recall": 0.97})
+    with pytest.raises(SystemExit, match="finetune_cv.py --write"):
+        tu.fine_tuned_safety_bars("other flags")
+    with pytest.raises(SystemExit, match="finetune_cv.py --write"):
+        tu.fine_tuned_bars([*examples, Example("chemo?", "chemotherapy", "w1")])

@@ -37,7 +37,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -278,7 +278,7 @@ def finetune(topics: Sequence[Example], flags: Sequence[Example], recipe: Recipe
             for head in range(len(heads)):
                 picked = [i for i, (_, h, _) in enumerate(batch) if h == head]
                 if picked:
-                    weights = torch.nn.functional.normalize(heads[head].weight, dim=-1)
+                    weights = torch.nn.functional.normalize(cast(torch.Tensor, heads[head].weight), dim=-1)
                     logits = vectors[picked] @ weights.T * recipe.scale
                     target = torch.tensor([batch[i][2] for i in picked])
                     loss = loss + torch.nn.functional.cross_entropy(logits, target) * len(picked) / len(batch)

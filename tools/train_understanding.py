@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -26,6 +27,11 @@ from chatbot.understand.classifier import CLASSIFIER_FILE, REDFLAG_FILE  # noqa:
 from chatbot.understand.encoder import ENCODERS, MODEL_DIR, Encoder, load_encoder  # noqa: E402
 from chatbot.understand.interpreter import in_context  # noqa: E402
 from chatbot.understand.train import Params, fit, save  # noqa: E402
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from chatbot.decide import Bars
 
 
 def main() -> int:
@@ -82,21 +88,33 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
     return bars, crossval.summarise(labels, outcomes)
 
 
-def fine_tuned_bars(examples: list[corpus.Example]) -> tuple["Bars", dict[str, float]] | None:
+def fine_tuned_record(key: str, fingerprint: str) -> dict[str, Any] | None:
     """With an encoder fine-tuned on these very writers, leave-one-writer-out readings would be
     flattering: the bars come from the grouped cross-validation that fine-tuned each fold's
     encoder without its writers (bench/finetune_cv.py --write). None for the stock encoder."""
     import json
-    from chatbot.decide import Bars
     from finetune_encoder import CV_FILE, RECORD_FILE
     if not RECORD_FILE.exists():
         return None
-    record = json.loads(CV_FILE.read_text(encoding="utf-8")) if CV_FILE.exists() else {}
-    if record.get("fingerprint") != corpus.fingerprint(examples):
-        raise SystemExit(f"{CV_FILE.relative_to(ROOT)} was not made on these examples: run "
+    record: dict[str, Any] = json.loads(CV_FILE.read_text(encoding="utf-8")) if CV_FILE.exists() else {}
+    if record.get(key) != fingerprint:
+        raise SystemExit(f"{CV_FILE.name} was not made on these examples: run "
                          "`.venv/bin/python bench/finetune_cv.py --write` first (or rebuild the stock "
                          "encoder with tools/build_encoder.py)")
-    return Bars(**record["bars"]), record["cv"]
+    return record
+
+
+def fine_tuned_bars(examples: list[corpus.Example]) -> tuple["Bars", dict[str, float]] | None:
+    """The answer bars for a fine-tuned encoder (see fine_tuned_record)."""
+    from chatbot.decide import Bars
+    record = fine_tuned_record("fingerprint", corpus.fingerprint(examples))
+    return None if record is None else (Bars(**record["bars"]), record["cv"])
+
+
+def fine_tuned_safety_bars(fingerprint: str) -> tuple[dict[str, float], dict[str, float]] | None:
+    """The red-flag bars for a fine-tuned encoder (see fine_tuned_record)."""
+    record = fine_tuned_record("redflags_fingerprint", fingerprint)
+    return None if record is None else (record["redflag_bars"], record["redflags_cv"])
 
 
 def rules_fire(examples: list[corpus.Example]) -> "np.ndarray":
@@ -127,13 +145,19 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     # A reply to a topic is learned as the detector reads it at run time: after the topic's title.
     examples = [replace(e, text=in_context(e.text, titles[e.context])) if e.context else e for e in examples]
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
-    print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
-    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
-    p_urgent = crossval.urgency(probs, classes)
-    ordinary = np.array([e.writer not in bank for e in examples])
-    limits = knowledge.load(ROOT).safety
-    bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary, limits.max_false_alarms,
-                                            limits.max_urgent_false_alarms)
+    tuned = fine_tuned_safety_bars(fingerprint) if encoder_name == "minilm" else None
+    if tuned is not None:
+        bars, got = tuned
+        print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; bars from "
+              "bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)", flush=True)
+    else:
+        print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
+        probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
+        p_urgent = crossval.urgency(probs, classes)
+        ordinary = np.array([e.writer not in bank for e in examples])
+        limits = knowledge.load(ROOT).safety
+        bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary, limits.max_false_alarms,
+                                                limits.max_urgent_false_alarms)
     print(f"red-flag bars {bars}; held-out writers, rules and detector together: recall {got['recall']:.1%}, "
           f"false alarms {got['false_alarms']:.2%} of ordinary messages, {got['look_alike_false_alarms']:.1%} of "
           f"look-alikes (rules alone: recall {got['rules_recall']:.1%}; detector alone: recall "

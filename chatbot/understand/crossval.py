@@ -84,7 +84,7 @@ def with_priors(probs: np.ndarray, classes: Sequence[str],
 class CachedEncoder:
     """Remembers every vector it made: cross-validation encodes each example once, not once a fold."""
 
-    def __init__(self, encoder: Any) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
         self.dims = encoder.dims
         self.memo: dict[str, np.ndarray] = {}
@@ -107,7 +107,7 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
                 progress: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
     """P(label | text) for every example from a model trained without its writer."""
     if not isinstance(encoder, CachedEncoder):
-        encoder = CachedEncoder(encoder)  # type: ignore[assignment]
+        encoder = CachedEncoder(encoder)
     classes = tuple(sorted({e.label for e in examples}))
     probs = np.zeros((len(examples), len(classes)), dtype=np.float32)
     folds = fold_names(examples)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -104,7 +105,15 @@ class OnnxEncoder:
         return np.stack([self.encode(t) for t in texts]) if texts else np.zeros((0, self.dims), np.float32)
 
 
-Encoder = StaticEncoder | OnnxEncoder
+class Encoder(Protocol):
+    """What understanding needs of an encoder (the two here, and training's cached and fine-tuned ones)."""
+
+    @property
+    def dims(self) -> int: ...
+
+    def encode(self, text: str) -> Vector: ...
+
+    def encode_many(self, texts: list[str]) -> NDArray[np.float32]: ...
 ENCODERS = ("minilm", "static")
 
 
