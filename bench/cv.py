@@ -42,7 +42,7 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
     k = knowledge.load(ROOT)
     m = k.matching
     # Follow-ups are read after the topic they answered, as the dialogue reads them.
-    probs, relabel = crossval.in_conversation(probs, classes, examples, ContextPrior(k))
+    probs, relabel, _ = crossval.conversation_readings(probs, classes, examples, ContextPrior(k))
     interps = crossval.interpretations(probs, classes, relabel)
     labels = [e.label for e in examples]
     if bars is None:

@@ -115,16 +115,28 @@ def main() -> int:
         r_read |= r_held
         print(f"fold {f + 1}/{args.folds} done ({time.perf_counter() - start:.0f} s)", flush=True)
 
+    # Kept for later study of the same readings (not used by make model): .cache/finetune_cv.npz.
+    crossval.READINGS.mkdir(parents=True, exist_ok=True)
+    np.savez(crossval.READINGS / "finetune_cv.npz", fingerprint=np.array(corpus.fingerprint(topics)),
+             classes=np.array(t_classes), read=t_read, stock=t_probs["stock"], tuned=t_probs["fine-tuned"])
     k = knowledge.load(ROOT)
     topics = [e for e, r in zip(topics, t_read) if r]
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
     results = {}
     context = ContextPrior(k)
+    transitions = {}
     for name in names:
         # Follow-ups are read with their conversation's prior, as `make model` and the dialogue read them.
-        p, relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context)
+        p, relabel, transitions[name] = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context)
         bars, outcomes = crossval.decided(p, t_classes, labels, k.matching, relabel)
+        plain, plain_relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context)
+        _, plain_outcomes = crossval.decided(plain, t_classes, labels, k.matching, plain_relabel)
+        follow = ["after a topic" if e.context else "alone" for e in topics]
+        for title, outs in (("configured prior only", plain_outcomes), ("learned transitions", outcomes)):
+            row = crossval.by_group(follow, labels, outs).get("after a topic", {})
+            print(f"{name}, follow-ups with the {title}: right {row.get('accuracy', 0):.1%}, "
+                  f"wrong {row.get('wrong', 0):.1%}, out of domain answered {row.get('ood_answered', 0):.1%}")
         top1 = np.mean([t_classes[int(r.argmax())] == lab for r, lab in zip(p, labels)])
         results[name] = (bars, crossval.summarise(labels, outcomes), crossval.by_group(styles, labels, outcomes), top1)
 
@@ -141,6 +153,7 @@ def main() -> int:
     if args.write:
         bars, summary, _, _ = results["fine-tuned"]
         record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(topics), "folds": args.folds,
+                  "transitions": transitions["fine-tuned"],
                   "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
                   "redflag_bars": safety_bars["fine-tuned"], "redflags_fingerprint": corpus.fingerprint(raw_flags),
                   "redflags_cv": {key: round(v, 4) for key, v in safety["fine-tuned"].items()}}

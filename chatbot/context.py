@@ -4,17 +4,24 @@ answered. One place, so the dialogue and the training's bar search read a follow
 from __future__ import annotations
 
 import re
+from typing import Mapping
 
 from .knowledge import Knowledge, MatchingConfig
 from .normalize import fold
 
 
-class ContextPrior:
-    """Log-odds the last topic, its subject and a named counterpart add to a message's reading."""
+Transitions = Mapping[str, Mapping[str, float]]     # last topic -> label -> learned log-odds
 
-    def __init__(self, knowledge: Knowledge) -> None:
+
+class ContextPrior:
+    """Log-odds the last topic, its subject and a named counterpart add to a message's reading,
+    and the transitions learned from follow-ups ("how long?" after radiotherapy asks for the
+    sessions, which the sources do not give; after advanced disease, for the outlook)."""
+
+    def __init__(self, knowledge: Knowledge, transitions: Transitions | None = None) -> None:
         self.k = knowledge
         self.cfg = knowledge.matching
+        self.transitions: Transitions = transitions or {}
         self._subject_words = {name: frozenset(fold(w) for w in g.subject)
                                for name, g in knowledge.settings.groups.items()}
         self.counterpart: dict[tuple[str, str], str] = {}
@@ -34,10 +41,22 @@ class ContextPrior:
         words = set(re.findall(r"[a-z]+", fold(text)))
         return {g for g, subject in self._subject_words.items() if words & subject}
 
+    def learned(self, transitions: Transitions) -> "ContextPrior":
+        """The same prior with these learned transitions."""
+        return ContextPrior(self.k, transitions)
+
     def prior(self, last: str | None, subject: str | None, text: str = "",
               cfg: MatchingConfig | None = None) -> dict[str, float]:
         """The bonus per label after `last` was answered in `subject` (weights of `cfg`, by
-        default config/matching.yml's; bench/context.py tries others)."""
+        default config/matching.yml's; bench/context.py tries others), learned transitions added."""
+        prior = self.configured(last, subject, text, cfg)
+        for label, bonus in self.transitions.get(last or "", {}).items():
+            prior[label] = prior.get(label, 0.0) + bonus
+        return prior
+
+    def configured(self, last: str | None, subject: str | None, text: str = "",
+                   cfg: MatchingConfig | None = None) -> dict[str, float]:
+        """The bonus per label from config/matching.yml's weights alone (what the transitions learn on top of)."""
         cfg = cfg or self.cfg
         prior = {i: cfg.subject_weight for i, a in self.k.answers.items() if a.group == subject} \
             if subject else {}

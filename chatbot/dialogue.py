@@ -74,7 +74,7 @@ class Dialogue:
         self.bars = Bars.from_dict(interpreter.classifier.meta["bars"])
         self.safety_bars = {k: float(v) for k, v in interpreter.redflags.meta["bars"].items()}
         self._gaps = {g.id: g for g in knowledge.gaps}
-        self.context = ContextPrior(knowledge)
+        self.context = ContextPrior(knowledge, interpreter.classifier.meta.get("transitions"))
         # The words of each topic's title, for red flags that lean on the last topic.
         self._title_text = {i: " ".join(t for t in self.normalizer.phrase(a.title) if t not in self.lex.stopwords)
                             for i, a in knowledge.answers.items()}

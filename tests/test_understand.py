@@ -173,6 +173,35 @@ def test_follow_ups_are_judged_in_training_as_the_dialogue_reads_them(interprete
     assert all(m == context.in_subject(c, subject, texts[0]) for c, m in relabel[0].items())
 
 
+def test_what_a_follow_up_means_after_a_topic_is_learned_from_writers_it_never_reads_in_cv() -> None:
+    """"How long?" after radiotherapy asks for the sessions (a gap), not radiotherapy again:
+    the transitions are learned from the follow-up writers, and in cross-validation each
+    writer's follow-ups are read through transitions learned without them."""
+    from chatbot import knowledge
+    from chatbot.context import ContextPrior
+    from chatbot.understand import crossval
+
+    k = knowledge.load(ROOT)
+    context = ContextPrior(k)
+    classes = ("gap:sessions", "out_of_domain", "prognosis", "radiotherapy", "surgery")
+    examples, rows = [], []
+    for w in ("f1", "f2", "f3"):
+        for _ in range(6):       # the reading alone leans to the topic just answered
+            examples.append(corpus.Example("how long?", "gap:sessions", w, context="radiotherapy"))
+            rows.append([0.25, 0.05, 0.1, 0.5, 0.1])
+    examples.append(corpus.Example("and the op?", "surgery", "f1", context="prognosis"))   # only f1 after prognosis
+    rows.append([0.1, 0.05, 0.45, 0.1, 0.3])
+    probs = np.array(rows)
+    transitions, held = crossval.learn_transitions(probs, classes, examples, context)
+    assert transitions["radiotherapy"]["gap:sessions"] > 0 > transitions["radiotherapy"]["radiotherapy"]
+    assert "prognosis" in transitions and "prognosis" not in held["f1"].transitions
+    assert not any("out_of_domain" in row for row in transitions.values())   # the domain is judged from words
+    read, _, _ = crossval.conversation_readings(probs, classes, examples, context)
+    assert all(classes[int(r.argmax())] == "gap:sessions" for r in read[:18])
+    alone = crossval.in_conversation(probs, classes, examples, context)[0]
+    assert all(classes[int(r.argmax())] == "radiotherapy" for r in alone[:18])   # the configured prior alone
+
+
 def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """bench/cv.py reuses make model's readings; a changed encoder or new examples read anew."""

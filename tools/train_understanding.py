@@ -61,9 +61,9 @@ def main() -> int:
     tuned = fine_tuned_bars(examples) if args.encoder == "minilm" else None
     if tuned is None:
         print("cross-validating...", flush=True)
-        bars, summary = lowo_bars(examples, encoder, params, k)
+        bars, summary, transitions = lowo_bars(examples, encoder, params, k)
     else:
-        bars, summary = tuned
+        bars, summary, transitions = tuned
         print("bars from bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)")
     print(f"bars {bars.to_dict()}; held-out writers: accuracy {summary['accuracy']:.1%}, wrong "
           f"{summary['wrong']:.1%}, out-of-domain answered {summary['ood_answered']:.1%}")
@@ -71,21 +71,22 @@ def main() -> int:
     meta = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
             "encoder": args.encoder,
             "params": {"c": params.c, "embedding_scale": params.embedding_scale, "min_df": params.min_df},
-            "cv": {k: round(v, 4) for k, v in summary.items()}}
+            "cv": {k: round(v, 4) for k, v in summary.items()}, "transitions": transitions}
     save(fitted, MODEL_DIR / CLASSIFIER_FILE, meta)
     print(f"wrote {MODEL_DIR / CLASSIFIER_FILE} in {time.perf_counter() - start:.0f} s")
     return 0 if args.only == "topics" else train_redflags(encoder, params, args.encoder)
 
 
 def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
-              k: "knowledge.Knowledge") -> tuple["Bars", dict[str, float]]:
-    """The bars that do best on leave-one-writer-out readings, and those readings' figures."""
+              k: "knowledge.Knowledge") -> tuple["Bars", dict[str, float], dict[str, dict[str, float]]]:
+    """The bars that do best on leave-one-writer-out readings, those readings' figures, and
+    the follow-ups' learned transitions."""
     probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "topics.npz")
     labels = [e.label for e in examples]
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
-    probs, relabel = crossval.in_conversation(probs, classes, examples, ContextPrior(k))
+    probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, ContextPrior(k))
     bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel)
-    return bars, crossval.summarise(labels, outcomes)
+    return bars, crossval.summarise(labels, outcomes), transitions
 
 
 def fine_tuned_record(key: str, fingerprint: str) -> dict[str, Any] | None:
@@ -104,11 +105,11 @@ def fine_tuned_record(key: str, fingerprint: str) -> dict[str, Any] | None:
     return record
 
 
-def fine_tuned_bars(examples: list[corpus.Example]) -> tuple["Bars", dict[str, float]] | None:
-    """The answer bars for a fine-tuned encoder (see fine_tuned_record)."""
+def fine_tuned_bars(examples: list[corpus.Example]) -> tuple["Bars", dict[str, float], dict[str, dict[str, float]]] | None:
+    """The answer bars and follow-ups' transitions for a fine-tuned encoder (see fine_tuned_record)."""
     from chatbot.decide import Bars
     record = fine_tuned_record("fingerprint", corpus.fingerprint(examples))
-    return None if record is None else (Bars(**record["bars"]), record["cv"])
+    return None if record is None else (Bars(**record["bars"]), record["cv"], record.get("transitions", {}))
 
 
 def fine_tuned_safety_bars(fingerprint: str) -> tuple[dict[str, float], dict[str, float]] | None:

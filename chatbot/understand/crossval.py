@@ -18,7 +18,7 @@ from ..context import ContextPrior
 from ..knowledge import SMALL_TALK, MatchingConfig
 from ..progress import track
 from .classifier import Classifier
-from .corpus import CALM, Example, fingerprint
+from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
@@ -156,9 +156,11 @@ def read_fold(train: Sequence[Example], test: Sequence[Example], encoder: Encode
 
 
 def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
-                    context: ContextPrior) -> tuple[np.ndarray, list[dict[str, str]]]:
+                    context: ContextPrior,
+                    held_out: Mapping[str, ContextPrior] | None = None) -> tuple[np.ndarray, list[dict[str, str]]]:
     """Held-out readings of follow-ups (examples written after a topic) as the dialogue reads
-    them: with the conversation's prior, and a topic named in its counterpart of the subject."""
+    them: with the conversation's prior, and a topic named in its counterpart of the subject.
+    `held_out` gives a writer's follow-ups the prior whose transitions were learned without them."""
     priors: list[dict[str, float] | None] = []
     relabel: list[dict[str, str]] = []
     for e in examples:
@@ -167,7 +169,7 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
             priors.append(None)
             relabel.append({})
             continue
-        priors.append(context.prior(e.context, subject, e.text))
+        priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text))
         names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
         # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
         # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
@@ -176,6 +178,91 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
                 names[other] = e.label
         relabel.append(names)
     return with_priors(probs, classes, priors), relabel
+
+
+TRANSITION_STRENGTHS = (0.3, 1.0, 3.0, 10.0)   # L2 penalties tried, each judged on follow-up writers held out
+
+
+def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
+                      context: ContextPrior) -> tuple[dict[str, dict[str, float]], dict[str, ContextPrior]]:
+    """What a follow-up means after each topic, learned from the follow-up writers: log-odds per
+    (last topic, label) added to the configured prior, fitted on held-out readings of the
+    follow-ups (the penalty chosen leaving one follow-up writer out). Returns the transitions
+    learned from every writer, and for each follow-up writer the prior learned without them."""
+    index = {c: i for i, c in enumerate(classes)}
+    ood = index.get(OUT_OF_DOMAIN)
+    rows, lasts, base, target, writers = [], [], [], [], []
+    for row, e in enumerate(examples):
+        subject = context.group(e.context) if e.context else ""
+        if not subject or subject == SMALL_TALK or e.label not in index:
+            continue
+        logits = np.log(np.maximum(probs[row].astype(np.float64), 1e-12))
+        if int(logits.argmax()) == ood:               # judged out of domain alone: no prior applies
+            continue
+        for label, bonus in context.configured(e.context, subject, e.text).items():
+            if label in index:
+                logits[index[label]] += bonus
+        rows.append(row)
+        lasts.append(e.context)
+        base.append(logits)
+        target.append(index[e.label])
+        writers.append(e.writer)
+    if not rows:
+        return {}, {}
+    topics = sorted(set(lasts))
+    t_of = {t: i for i, t in enumerate(topics)}
+    last_ix = np.array([t_of[t] for t in lasts])
+    base_a, target_a, writers_a = np.array(base), np.array(target), np.array(writers)
+
+    def fit_on(mask: np.ndarray, strength: float, steps: int = 400) -> np.ndarray:
+        # Convex; gradient descent with each row's step under its curvature bound (a softmax's
+        # Hessian is at most 1/2 per message), in numpy so that tests need no optimiser.
+        b, y, c = base_a[mask], target_a[mask], last_ix[mask]
+        table = np.zeros((len(topics), len(classes)))
+        step = 1.0 / (0.5 * np.bincount(c, minlength=len(topics)) + 2 * strength)[:, None]
+        onehot = np.zeros_like(b)
+        onehot[np.arange(len(y)), y] = 1.0
+        for _ in range(steps):
+            z = b + table[c]
+            z -= z.max(1, keepdims=True)
+            p = np.exp(z)
+            p /= p.sum(1, keepdims=True)
+            grad = 2 * strength * table
+            np.add.at(grad, c, p - onehot)
+            if ood is not None:
+                grad[:, ood] = 0.0          # whether a message is about our domain is never learned from context
+            table -= step * grad
+        return table
+
+    def log_loss(table: np.ndarray, mask: np.ndarray) -> float:
+        z = base_a[mask] + table[last_ix[mask]]
+        z -= z.max(1, keepdims=True)
+        return float(-np.mean(z[np.arange(int(mask.sum())), target_a[mask]] - np.log(np.exp(z).sum(1))))
+
+    follow_writers = sorted(set(writers))
+    if len(follow_writers) > 1:
+        scores = {s: np.mean([log_loss(fit_on(writers_a != w, s), writers_a == w) for w in follow_writers])
+                  for s in TRANSITION_STRENGTHS}
+        strength = min(scores, key=lambda s: scores[s])
+    else:
+        strength = TRANSITION_STRENGTHS[-1]
+
+    def as_dict(table: np.ndarray) -> dict[str, dict[str, float]]:
+        out = {t: {classes[j]: round(float(v), 3) for j, v in enumerate(table[i]) if abs(v) >= 0.01}
+               for i, t in enumerate(topics)}
+        return {t: row for t, row in out.items() if row}
+
+    held = {w: context.learned(as_dict(fit_on(writers_a != w, strength))) for w in follow_writers}
+    return as_dict(fit_on(np.ones(len(rows), bool), strength)), held
+
+
+def conversation_readings(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
+                          context: ContextPrior) -> tuple[np.ndarray, list[dict[str, str]], dict[str, dict[str, float]]]:
+    """Held-out readings with follow-ups read in their conversation, each follow-up writer's
+    through transitions learned without them; and the transitions learned from every writer."""
+    transitions, held = learn_transitions(probs, classes, examples, context)
+    probs, relabel = in_conversation(probs, classes, examples, context, held)
+    return probs, relabel, transitions
 
 
 def decided(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str],
