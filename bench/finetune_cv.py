@@ -42,7 +42,7 @@ from chatbot.understand.corpus import Example  # noqa: E402
 from chatbot.understand.features import fold  # noqa: E402
 from chatbot.understand.train import Params  # noqa: E402
 from finetune_encoder import (CV_FILE, TorchEncoder, add_recipe_options, finetune, recipe_from,  # noqa: E402
-                              source_dir, training_data)
+                              safety_rules_fingerprint, source_dir, training_data)
 
 
 def deal(topics: Sequence[Example], flags: Sequence[Example], k: int) -> dict[str, int]:
@@ -156,6 +156,7 @@ def main() -> int:
                   "transitions": transitions["fine-tuned"],
                   "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
                   "redflag_bars": safety_bars["fine-tuned"], "redflags_fingerprint": corpus.fingerprint(raw_flags),
+                  "safety_rules": safety_rules_fingerprint(),
                   "redflags_cv": {key: round(v, 4) for key, v in safety["fine-tuned"].items()}}
         CV_FILE.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {CV_FILE.relative_to(ROOT)}")

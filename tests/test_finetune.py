@@ -128,15 +128,22 @@ def test_a_fine_tuned_encoder_takes_both_models_bars_from_its_grouped_cross_vali
     monkeypatch.setattr(finetune_encoder, "CV_FILE", cv)
     examples = [Example("what is radiotherapy", "radiotherapy", "w1")]
     assert tu.fine_tuned_bars(examples) is None and tu.fine_tuned_safety_bars("x") is None   # stock encoder
-    record.write_text("{}", encoding="utf-8")
     bars = {"answer": 0.9, "margin": 0.0, "option": 0.05, "clarify": 0.4}
-    cv.write_text(json.dumps({"fingerprint": corpus.fingerprint(examples), "bars": bars, "cv": {"accuracy": 0.8},
-                              "redflags_fingerprint": "flags", "redflag_bars": {"urgent": 0.9, "checkin": 0.2},
-                              "redflags_cv": {"recall": 0.97}}), encoding="utf-8")
+    made = {"fingerprint": corpus.fingerprint(examples), "bars": bars, "cv": {"accuracy": 0.8},
+            "redflags_fingerprint": "flags", "redflag_bars": {"urgent": 0.9, "checkin": 0.2},
+            "redflags_cv": {"recall": 0.97}, "recipe": {"loss": "supcon"},
+            "safety_rules": finetune_encoder.safety_rules_fingerprint()}
+    record.write_text(json.dumps({"recipe": {"loss": "supcon"}}), encoding="utf-8")
+    cv.write_text(json.dumps(made), encoding="utf-8")
     got = tu.fine_tuned_bars(examples)
     assert got is not None and got[0].to_dict() == bars
     assert tu.fine_tuned_safety_bars("flags") == ({"urgent": 0.9, "checkin": 0.2}, {"recall": 0.97})
     with pytest.raises(SystemExit, match="finetune_cv.py --write"):
         tu.fine_tuned_safety_bars("other flags")
-    with pytest.raises(SystemExit, match="finetune_cv.py --write"):
+    with pytest.raises(SystemExit, match="these examples"):
         tu.fine_tuned_bars([*examples, Example("chemo?", "chemotherapy", "w1")])
+    # Bars chosen for another fine-tune, or with other red-flag rules, are refused too.
+    for key, other in (("recipe", {"loss": "ce"}), ("safety_rules", "0" * 16)):
+        cv.write_text(json.dumps({**made, key: other}), encoding="utf-8")
+        with pytest.raises(SystemExit, match="recipe" if key == "recipe" else "config/safety.yml"):
+            tu.fine_tuned_safety_bars("flags")

