@@ -119,8 +119,8 @@ def test_each_reply_is_flushed_before_the_next_line_is_read() -> None:
 
 
 def test_audience_field_adds_professional_detail() -> None:
-    patient, pro = run_batch(b'{"session": "p", "text": "which chemotherapy drugs are used"}\n'
-                             b'{"session": "q", "text": "which chemotherapy drugs are used", "audience": "professional"}\n')
+    patient, pro = run_batch(b'{"session": "p", "text": "what chemotherapy drugs are used for sarcoma"}\n'
+                             b'{"session": "q", "text": "what chemotherapy drugs are used for sarcoma", "audience": "professional"}\n')
     assert "For healthcare professionals:" not in patient["text"]
     assert "For healthcare professionals:" in pro["text"]
     assert "(I,A)" in pro["text"]

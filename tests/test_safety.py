@@ -25,10 +25,12 @@ def test_every_red_flag_gets_urgent_help(engine: Engine) -> None:
 def test_look_alikes_are_not_alarms(engine: Engine) -> None:
     alarms = [t for t in DATA["not_urgent"] if engine.session().send(t).kind == "safety"]
     measured = float(engine.interpreter.redflags.meta["cv"]["look_alike_false_alarms"])  # type: ignore[union-attr]
-    # Within one standard error of what held-out writers' look-alikes measured, for a set this
-    # small (79 messages: one message is 1.3 points, one standard error about 3.5).
+    # Within two standard errors of what held-out writers' look-alikes measured (a one-sided
+    # bound that chance alone exceeds about one time in forty; one standard error, used
+    # before, fails one time in six), for a set this small (79 messages: one message is 1.3
+    # points, one standard error about 3.7).
     n = len(DATA["not_urgent"])
-    assert len(alarms) / n <= measured + (measured * (1 - measured) / n) ** 0.5, "false alarms:\n" + "\n".join(alarms)
+    assert len(alarms) / n <= measured + 2 * (measured * (1 - measured) / n) ** 0.5, "false alarms:\n" + "\n".join(alarms)
     ruled = [t for t in DATA["not_urgent"]
              if engine.dialogue.safety.check(engine.normalizer.normalize(t).text, t.lower()) is not None]
     assert not ruled, "rules alarm on:\n" + "\n".join(ruled)

@@ -169,8 +169,8 @@ def test_a_restarted_server_continues_the_conversation(engine: Engine, store_spe
 def test_audience_is_kept_for_the_session(engine: Engine, store_spec: str, cfg: server_config.ServerConfig) -> None:
     c = client_for(engine, store_spec, cfg)
     sid = start(c, audience="professional")
-    assert "For healthcare professionals:" in say(c, sid, "which chemotherapy drugs are used").json()["text"]
-    assert "For healthcare professionals:" not in say(c, sid, "which chemotherapy drugs are used",
+    assert "For healthcare professionals:" in say(c, sid, "what chemotherapy drugs are used for sarcoma").json()["text"]
+    assert "For healthcare professionals:" not in say(c, sid, "what chemotherapy drugs are used for sarcoma",
                                                       audience="patient").json()["text"]
     assert "For healthcare professionals:" not in say(c, sid, "what is doxorubicin").json()["text"]
 
