@@ -235,3 +235,15 @@ def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp
     crossval.out_of_fold_kept(one, Fixed(0.5), cache=cache)             # type: ignore[arg-type]
     crossval.out_of_fold_kept(one * 2, Fixed(0.5), cache=cache)         # type: ignore[arg-type]
     assert len(calls) == 3
+
+
+def test_the_dialogue_reads_a_follow_up_with_the_transitions_the_model_learned(engine: Engine) -> None:
+    """The transitions travel with the model and reach the conversation's prior at run time."""
+    transitions = engine.interpreter.classifier.meta["transitions"]
+    assert transitions, "the shipped model carries no learned transitions"
+    last, row = sorted(transitions.items())[0]
+    label, bonus = max(row.items(), key=lambda kv: kv[1])
+    subject = engine.knowledge.answers[last].group
+    configured = engine.dialogue.context.configured(last, subject, "and then?")
+    got = engine.dialogue.context.prior(last, subject, "and then?")
+    assert got[label] == pytest.approx(configured.get(label, 0.0) + bonus)

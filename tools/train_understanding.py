@@ -141,7 +141,6 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
     import numpy as np
     start = time.perf_counter()
     examples, problems = corpus.read_redflags(ROOT)
-    bank = corpus.bank_writers(ROOT)
     titles = {i: a.title for i, a in knowledge.load(ROOT).answers.items()}
     problems += [Problem(f"intents/redflags/context/{e.writer}.yml", None, f"context '{e.context}' is not a topic",
                          "use a topic id of answers/") for e in examples if e.context and e.context not in titles]
@@ -149,7 +148,7 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
         print("\n".join(map(str, dict.fromkeys(problems))), file=sys.stderr)
         return 1
     fingerprint = corpus.fingerprint(examples)
-    ruled = rules_fire(examples)
+    raw = examples
     # A reply to a topic is learned as the detector reads it at run time: after the topic's title.
     examples = [replace(e, text=in_context(e.text, titles[e.context])) if e.context else e for e in examples]
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
@@ -162,6 +161,8 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
         print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
         probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
         p_urgent = crossval.urgency(probs, classes)
+        ruled = rules_fire(raw)            # the rules read replies as a turn does, not composed
+        bank = corpus.bank_writers(ROOT)
         ordinary = np.array([e.writer not in bank for e in examples])
         limits = knowledge.load(ROOT).safety
         bars, got = crossval.choose_safety_bars(p_urgent, urgent, ruled, ordinary, limits.max_false_alarms,

@@ -70,6 +70,18 @@ def interpretations(probs: np.ndarray, classes: Sequence[str],
     return out
 
 
+def as_logits(probs: np.ndarray) -> np.ndarray:
+    """Log-probabilities, floored: a held-out reading serves as logits when a prior is added."""
+    return np.log(np.maximum(probs.astype(np.float64), 1e-12))
+
+
+def follow_up_subject(e: Example, context: ContextPrior) -> str:
+    """The subject a follow-up was written in ("" when the example is read alone: no context, or
+    small talk, which is never the conversation's last topic)."""
+    subject = context.group(e.context) if e.context else ""
+    return "" if subject == SMALL_TALK else subject
+
+
 def with_priors(probs: np.ndarray, classes: Sequence[str],
                 priors: Sequence[Mapping[str, float] | None]) -> np.ndarray:
     """Each row read in the light of its conversation, as `Interpreter` reads a message."""
@@ -77,7 +89,7 @@ def with_priors(probs: np.ndarray, classes: Sequence[str],
     out = probs.copy()
     for row, prior in enumerate(priors):
         if prior:
-            out[row] = with_prior(np.log(np.maximum(probs[row].astype(np.float64), 1e-12)), index, prior)
+            out[row] = with_prior(as_logits(probs[row]), index, prior)
     return out
 
 
@@ -164,8 +176,8 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
     priors: list[dict[str, float] | None] = []
     relabel: list[dict[str, str]] = []
     for e in examples:
-        subject = context.group(e.context) if e.context else ""
-        if not subject or subject == SMALL_TALK:       # small talk is never the conversation's last topic
+        subject = follow_up_subject(e, context)
+        if not subject:
             priors.append(None)
             relabel.append({})
             continue
@@ -188,15 +200,17 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
     """What a follow-up means after each topic, learned from the follow-up writers: log-odds per
     (last topic, label) added to the configured prior, fitted on held-out readings of the
     follow-ups (the penalty chosen leaving one follow-up writer out). Returns the transitions
-    learned from every writer, and for each follow-up writer the prior learned without them."""
+    learned from every writer, and for each follow-up writer the prior learned without them.
+    (The penalty is chosen with every writer, and the readings of one writer come from models
+    that saw the others: a small, standard stacking optimism, not a leak of the writer's own rows.)"""
     index = {c: i for i, c in enumerate(classes)}
     ood = index.get(OUT_OF_DOMAIN)
     rows, lasts, base, target, writers = [], [], [], [], []
     for row, e in enumerate(examples):
-        subject = context.group(e.context) if e.context else ""
-        if not subject or subject == SMALL_TALK or e.label not in index:
+        subject = follow_up_subject(e, context)
+        if not subject or e.label not in index:
             continue
-        logits = np.log(np.maximum(probs[row].astype(np.float64), 1e-12))
+        logits = as_logits(probs[row])
         if int(logits.argmax()) == ood:               # judged out of domain alone: no prior applies
             continue
         for label, bonus in context.configured(e.context, subject, e.text).items():
