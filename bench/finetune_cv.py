@@ -16,6 +16,11 @@ honest, so these are the bars.
 
     .venv/bin/python bench/finetune_cv.py [--folds 5] [--recipe ce|supcon] [--redflags] [--epochs N]
     .venv/bin/python bench/finetune_cv.py --recipe supcon --sample 200 --fold 0   # a quick check
+    .venv/bin/python bench/finetune_cv.py --recipe supcon --redflags --folds 3 --from-readings [--write]
+
+A full run keeps its readings in .cache/finetune_cv.npz; --from-readings chooses the bars and
+transitions again from them (after a change of config/matching.yml or config/safety.yml) in
+a minute, refusing readings made on other examples, red flags, recipe or folds.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -62,40 +67,19 @@ def held_out(examples: Sequence[Example], fold_of: dict[str, int], f: int) -> np
     return np.array([fold_of[e.writer] == f for e in examples], dtype=bool)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folds", type=int, default=5)
-    add_recipe_options(ap)
-    ap.add_argument("--write", action="store_true",
-                    help="record the fine-tuned column's bars for `make model` (chatbot/understand/model/encoder-cv.json)")
-    ap.add_argument("--sample", type=int, default=0, help="every Nth example only (a quick check of the script)")
-    ap.add_argument("--fold", type=int, help="fine-tune and read this fold only (a quick check of the script)")
-    args = ap.parse_args()
-    if args.folds < 2 or (args.fold is not None and not 0 <= args.fold < args.folds):
-        ap.error("--folds needs at least 2, and --fold a fold number from 0 to folds-1")
-    if args.write and (args.sample or args.fold is not None):
-        ap.error("--write records bars for `make model`: it needs every example and every fold")
-    from transformers import AutoModel, AutoTokenizer
-    from train_understanding import rules_fire
+READINGS_FILE = crossval.READINGS / "finetune_cv.npz"
 
-    start = time.perf_counter()
-    topics, flags = training_data()
-    raw_flags, _ = corpus.read_redflags(ROOT)      # the rules read replies as a turn does, not composed
-    if args.sample:
-        topics, flags, raw_flags = topics[::args.sample], flags[::args.sample], raw_flags[::args.sample]
-    recipe = recipe_from(args)
-    fold_of = deal(topics, flags, args.folds)
-    print(f"{len(topics)} topic and {len(flags)} red-flag examples, {len(fold_of)} writers in {args.folds} folds: "
-          + "; ".join(",".join(w for w in fold_of if fold_of[w] == f) for f in range(args.folds)), flush=True)
-    print(f"recipe: {recipe}", flush=True)
+
+def read_folds(topics: list[Example], flags: list[Example], fold_of: dict[str, int], args: argparse.Namespace,
+               recipe: Any, t_classes: tuple[str, ...], r_classes: tuple[str, ...],
+               start: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Each fold read by the stock encoder and by one fine-tuned without the fold's writers."""
+    from transformers import AutoModel, AutoTokenizer
     texts = sorted({fold(e.text) for e in [*topics, *flags]})
     stock = TorchEncoder(AutoModel.from_pretrained(str(source_dir())), AutoTokenizer.from_pretrained(str(source_dir())))
     stock_vectors = dict(zip(texts, stock.encode_many(texts)))
-    t_classes = tuple(sorted({e.label for e in topics}))
-    r_classes = tuple(sorted({e.label for e in flags}))
-    names = ("stock", "fine-tuned")
-    t_probs = {n: np.zeros((len(topics), len(t_classes)), np.float32) for n in names}
-    r_probs = {n: np.zeros((len(flags), len(r_classes)), np.float32) for n in names}
+    t_probs = {n: np.zeros((len(topics), len(t_classes)), np.float32) for n in ("stock", "fine-tuned")}
+    r_probs = {n: np.zeros((len(flags), len(r_classes)), np.float32) for n in ("stock", "fine-tuned")}
     t_read, r_read = np.zeros(len(topics), bool), np.zeros(len(flags), bool)
     params = Params()
     for f in range(args.folds) if args.fold is None else [args.fold]:
@@ -114,11 +98,63 @@ def main() -> int:
         t_read |= t_held
         r_read |= r_held
         print(f"fold {f + 1}/{args.folds} done ({time.perf_counter() - start:.0f} s)", flush=True)
+    return t_probs, r_probs, t_read, r_read
 
-    # Kept for later study of the same readings (not used by make model): .cache/finetune_cv.npz.
-    crossval.READINGS.mkdir(parents=True, exist_ok=True)
-    np.savez(crossval.READINGS / "finetune_cv.npz", fingerprint=np.array(corpus.fingerprint(topics)),
-             classes=np.array(t_classes), read=t_read, stock=t_probs["stock"], tuned=t_probs["fine-tuned"])
+
+def kept_readings(key: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The last full run's readings, when made on these examples, red flags, recipe and folds:
+    the bars, transitions and tables can then be chosen again (after a change of
+    config/matching.yml or config/safety.yml) without fine-tuning again."""
+    try:
+        with np.load(READINGS_FILE, allow_pickle=False) as kept:
+            if str(kept["key"]) == key:
+                return ({"stock": kept["t_stock"], "fine-tuned": kept["t_tuned"]},
+                        {"stock": kept["r_stock"], "fine-tuned": kept["r_tuned"]}, kept["t_read"], kept["r_read"])
+    except (OSError, ValueError, KeyError):
+        pass
+    raise SystemExit(f"{READINGS_FILE} was not made on these examples, red flags, recipe and folds: "
+                     "run bench/finetune_cv.py without --from-readings")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--folds", type=int, default=5)
+    add_recipe_options(ap)
+    ap.add_argument("--write", action="store_true",
+                    help="record the fine-tuned column's bars for `make model` (chatbot/understand/model/encoder-cv.json)")
+    ap.add_argument("--sample", type=int, default=0, help="every Nth example only (a quick check of the script)")
+    ap.add_argument("--fold", type=int, help="fine-tune and read this fold only (a quick check of the script)")
+    ap.add_argument("--from-readings", action="store_true",
+                    help="choose again from the last full run's readings (.cache/finetune_cv.npz), without fine-tuning")
+    args = ap.parse_args()
+    if args.folds < 2 or (args.fold is not None and not 0 <= args.fold < args.folds):
+        ap.error("--folds needs at least 2, and --fold a fold number from 0 to folds-1")
+    if (args.write or args.from_readings) and (args.sample or args.fold is not None):
+        ap.error("--write and --from-readings need every example and every fold")
+    from train_understanding import rules_fire
+
+    start = time.perf_counter()
+    topics, flags = training_data()
+    raw_flags, _ = corpus.read_redflags(ROOT)      # the rules read replies as a turn does, not composed
+    if args.sample:
+        topics, flags, raw_flags = topics[::args.sample], flags[::args.sample], raw_flags[::args.sample]
+    recipe = recipe_from(args)
+    fold_of = deal(topics, flags, args.folds)
+    print(f"{len(topics)} topic and {len(flags)} red-flag examples, {len(fold_of)} writers in {args.folds} folds: "
+          + "; ".join(",".join(w for w in fold_of if fold_of[w] == f) for f in range(args.folds)), flush=True)
+    print(f"recipe: {recipe}", flush=True)
+    t_classes = tuple(sorted({e.label for e in topics}))
+    r_classes = tuple(sorted({e.label for e in flags}))
+    names = ("stock", "fine-tuned")
+    key = f"{corpus.fingerprint(topics)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}"
+    if args.from_readings:
+        t_probs, r_probs, t_read, r_read = kept_readings(key)
+    else:
+        t_probs, r_probs, t_read, r_read = read_folds(topics, flags, fold_of, args, recipe, t_classes, r_classes, start)
+        if not args.sample and args.fold is None:     # every fold read: kept for --from-readings
+            crossval.READINGS.mkdir(parents=True, exist_ok=True)
+            np.savez(READINGS_FILE, key=np.array(key), t_read=t_read, r_read=r_read, t_stock=t_probs["stock"],
+                     t_tuned=t_probs["fine-tuned"], r_stock=r_probs["stock"], r_tuned=r_probs["fine-tuned"])
     k = knowledge.load(ROOT)
     topics = [e for e, r in zip(topics, t_read) if r]
     labels = [e.label for e in topics]

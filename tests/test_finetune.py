@@ -147,3 +147,21 @@ def test_a_fine_tuned_encoder_takes_both_models_bars_from_its_grouped_cross_vali
         cv.write_text(json.dumps({**made, key: other}), encoding="utf-8")
         with pytest.raises(SystemExit, match="recipe" if key == "recipe" else "config/safety.yml"):
             tu.fine_tuned_safety_bars("flags")
+
+
+def test_kept_readings_are_used_again_only_for_the_same_examples_recipe_and_folds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--from-readings chooses bars again without fine-tuning, never on readings of other data."""
+    import numpy as np
+
+    import bench.finetune_cv as cv
+    monkeypatch.setattr(cv, "READINGS_FILE", tmp_path / "finetune_cv.npz")
+    with pytest.raises(SystemExit, match="without --from-readings"):
+        cv.kept_readings("a:b:recipe:3")                          # nothing kept yet
+    t, r = np.full((2, 3), 0.5, np.float32), np.full((4, 2), 0.25, np.float32)
+    np.savez(cv.READINGS_FILE, key=np.array("a:b:recipe:3"), t_read=np.ones(2, bool), r_read=np.ones(4, bool),
+             t_stock=t, t_tuned=t * 2, r_stock=r, r_tuned=r * 2)
+    t_probs, r_probs, t_read, r_read = cv.kept_readings("a:b:recipe:3")
+    assert np.array_equal(t_probs["fine-tuned"], t * 2) and np.array_equal(r_probs["stock"], r) and t_read.all()
+    with pytest.raises(SystemExit, match="without --from-readings"):
+        cv.kept_readings("a:b:recipe:5")                          # other folds
