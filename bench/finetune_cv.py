@@ -20,7 +20,8 @@ honest, so these are the bars.
 
 A full run keeps its readings in .cache/finetune_cv.npz; --from-readings chooses the bars and
 transitions again from them (after a change of config/matching.yml or config/safety.yml) in
-a minute, refusing readings made on other examples, red flags, recipe or folds.
+about 4 minutes (the rules pass and the bar searches), refusing readings made on other examples,
+red flags, recipe or folds.
 """
 
 from __future__ import annotations
