@@ -22,7 +22,7 @@ from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
-from .interpreter import RANKING_SIZE, with_prior
+from .interpreter import RANKING_SIZE, add_prior, with_prior
 from .train import Params, fit
 
 READINGS = Path(__file__).resolve().parents[2] / ".cache"     # held-out readings, kept between runs; not committed
@@ -213,12 +213,9 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
         logits = as_logits(probs[row])
         if int(logits.argmax()) == ood:               # judged out of domain alone: no prior applies
             continue
-        for label, bonus in context.configured(e.context, subject, e.text).items():
-            if label in index:
-                logits[index[label]] += bonus
         rows.append(row)
         lasts.append(e.context)
-        base.append(logits)
+        base.append(add_prior(logits, index, context.configured(e.context, subject, e.text)))
         target.append(index[e.label])
         writers.append(e.writer)
     if not rows:
@@ -236,6 +233,7 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
         step = 1.0 / (0.5 * np.bincount(c, minlength=len(topics)) + 2 * strength)[:, None]
         onehot = np.zeros_like(b)
         onehot[np.arange(len(y)), y] = 1.0
+        inside = np.arange(len(classes)) != ood
         for _ in range(steps):
             z = b + table[c]
             z -= z.max(1, keepdims=True)
@@ -248,7 +246,6 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
                 # transition to out_of_domain, and none that lifts every other label together
                 # (each row's learned log-odds sum to zero), which would lower it all the same.
                 grad[:, ood] = 0.0
-                inside = np.arange(grad.shape[1]) != ood
                 grad[:, inside] -= grad[:, inside].mean(1, keepdims=True)
             table -= step * grad
         return table

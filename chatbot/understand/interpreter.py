@@ -31,12 +31,17 @@ def with_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str,
     ood = index.get(OUT_OF_DOMAIN)
     if not prior or int(alone.argmax()) == ood:
         return alone
+    return softmax(add_prior(logits, index, prior))
+
+
+def add_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str, float]) -> np.ndarray:
+    """A copy of `logits` with the prior's log-odds added to the labels it names (training fits on these too)."""
     logits = logits.copy()
     for label, bonus in prior.items():
         i = index.get(label)
         if i is not None:
             logits[i] += bonus
-    return softmax(logits)
+    return logits
 
 
 @dataclass(frozen=True)
