@@ -102,15 +102,20 @@ def read_folds(topics: list[Example], flags: list[Example], fold_of: dict[str, i
     return t_probs, r_probs, t_read, r_read
 
 
-def kept_readings(key: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """The last full run's readings, when made on these examples, red flags, recipe and folds:
-    the bars, transitions and tables can then be chosen again (after a change of
-    config/matching.yml or config/safety.yml) without fine-tuning again."""
+def kept_readings(key: str, topics: Sequence[Example], flags: Sequence[Example]
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """The last full run's readings, when made on these examples, red flags, recipe and folds
+    (in whatever order the files now list them): the bars, transitions and tables can then be
+    chosen again (after a change of config/matching.yml or config/safety.yml, or of accepted
+    labels) without fine-tuning again."""
     try:
         with np.load(READINGS_FILE, allow_pickle=False) as kept:
             if str(kept["key"]) == key:
-                return ({"stock": kept["t_stock"], "fine-tuned": kept["t_tuned"]},
-                        {"stock": kept["r_stock"], "fine-tuned": kept["r_tuned"]}, kept["t_read"], kept["r_read"])
+                t, r = crossval.realigned(kept["t_rows"], topics), crossval.realigned(kept["r_rows"], flags)
+                if t is not None and r is not None:
+                    return ({"stock": kept["t_stock"][t], "fine-tuned": kept["t_tuned"][t]},
+                            {"stock": kept["r_stock"][r], "fine-tuned": kept["r_tuned"][r]}, kept["t_read"][t],
+                            kept["r_read"][r])
     except (OSError, ValueError, KeyError):
         pass
     raise SystemExit(f"{READINGS_FILE} was not made on these examples, red flags, recipe and folds: "
@@ -149,12 +154,13 @@ def main() -> int:
     names = ("stock", "fine-tuned")
     key = f"{corpus.fingerprint(topics, accepted=False)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}"
     if args.from_readings:
-        t_probs, r_probs, t_read, r_read = kept_readings(key)
+        t_probs, r_probs, t_read, r_read = kept_readings(key, topics, flags)
     else:
         t_probs, r_probs, t_read, r_read = read_folds(topics, flags, fold_of, args, recipe, t_classes, r_classes, start)
         if not args.sample and args.fold is None:     # every fold read: kept for --from-readings
             crossval.READINGS.mkdir(parents=True, exist_ok=True)
-            np.savez(READINGS_FILE, key=np.array(key), t_read=t_read, r_read=r_read, t_stock=t_probs["stock"],
+            np.savez(READINGS_FILE, key=np.array(key), t_rows=crossval.row_keys(topics), r_rows=crossval.row_keys(flags),
+                     t_read=t_read, r_read=r_read, t_stock=t_probs["stock"],
                      t_tuned=t_probs["fine-tuned"], r_stock=r_probs["stock"], r_tuned=r_probs["fine-tuned"])
     k = knowledge.load(ROOT)
     topics = [e for e, r in zip(topics, t_read) if r]

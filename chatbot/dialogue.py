@@ -192,12 +192,18 @@ class Dialogue:
     def _in_subject(self, topic: str, state: State, text: str) -> str:
         return self.context.in_subject(topic, state.subject, text)
 
-    def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
-        """The policy: what the one learned decision says to do with this reading."""
+    def _asks_for_person(self, interp: Interpretation) -> str | None:
+        """The hand-off intent when the reading is a request for a person. It wins over whatever
+        else the message carries: being offered a human when unsure costs little, a lost
+        request for one costs a lot."""
         handoff = self.k.settings.roles.get("handoff")
         if handoff and interp.best.label == handoff and interp.best.probability >= self.bars.option:
-            # A request for a person wins over whatever else the message carries: being offered
-            # a human when unsure costs little, a lost request for one costs a lot.
+            return handoff
+        return None
+
+    def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
+        """The policy: what the one learned decision says to do with this reading."""
+        if handoff := self._asks_for_person(interp):
             return self._answer_turn(state, handoff, interp.best.probability, truncated)
         decision = decide(interp, self.bars, self.cfg.max_options)
         if decision.kind == "answer" and decision.label is not None and decision.label in self.k.answers:
@@ -273,7 +279,7 @@ class Dialogue:
         # A new question of its own is not a choice; otherwise the option the words fit best.
         if interp.best.label in options:
             return interp.best.label
-        if decide(interp, self.bars, self.cfg.max_options).kind == "answer":
+        if decide(interp, self.bars, self.cfg.max_options).kind == "answer" or self._asks_for_person(interp):
             return None
         weights = {o: interp.probability(o) for o in options}
         total = sum(weights.values())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.understand import corpus
+from chatbot.understand import corpus, crossval
 from chatbot.understand.corpus import Example
 from chatbot.understand.features import fold
 
@@ -156,12 +156,20 @@ def test_kept_readings_are_used_again_only_for_the_same_examples_recipe_and_fold
 
     import bench.finetune_cv as cv
     monkeypatch.setattr(cv, "READINGS_FILE", tmp_path / "finetune_cv.npz")
+    topics = [Example("what is chemo", "chemotherapy", "w1"), Example("and after?", "checkups", "w2", context="surgery")]
+    flags = [Example(f"message {n}", "calm", "w3") for n in range(4)]
     with pytest.raises(SystemExit, match="without --from-readings"):
-        cv.kept_readings("a:b:recipe:3")                          # nothing kept yet
-    t, r = np.full((2, 3), 0.5, np.float32), np.full((4, 2), 0.25, np.float32)
-    np.savez(cv.READINGS_FILE, key=np.array("a:b:recipe:3"), t_read=np.ones(2, bool), r_read=np.ones(4, bool),
+        cv.kept_readings("a:b:recipe:3", topics, flags)           # nothing kept yet
+    t, r = np.array([[0.1, 0.9], [0.8, 0.2]], np.float32), np.full((4, 2), 0.25, np.float32)
+    np.savez(cv.READINGS_FILE, key=np.array("a:b:recipe:3"), t_rows=crossval.row_keys(topics),
+             r_rows=crossval.row_keys(flags), t_read=np.ones(2, bool), r_read=np.ones(4, bool),
              t_stock=t, t_tuned=t * 2, r_stock=r, r_tuned=r * 2)
-    t_probs, r_probs, t_read, r_read = cv.kept_readings("a:b:recipe:3")
+    t_probs, r_probs, t_read, r_read = cv.kept_readings("a:b:recipe:3", topics, flags)
     assert np.array_equal(t_probs["fine-tuned"], t * 2) and np.array_equal(r_probs["stock"], r) and t_read.all()
+    # The same examples listed in another order (a file rewritten) get their own readings back.
+    swapped, _, _, _ = cv.kept_readings("a:b:recipe:3", topics[::-1], flags)
+    assert np.array_equal(swapped["stock"], t[::-1])
     with pytest.raises(SystemExit, match="without --from-readings"):
-        cv.kept_readings("a:b:recipe:5")                          # other folds
+        cv.kept_readings("a:b:recipe:3", [*topics, Example("more", "surgery", "w4")], flags)   # other examples
+    with pytest.raises(SystemExit, match="without --from-readings"):
+        cv.kept_readings("a:b:recipe:5", topics, flags)           # other folds

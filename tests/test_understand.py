@@ -278,6 +278,13 @@ def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp
     crossval.out_of_fold_kept(one, Fixed(0.5), cache=cache)             # type: ignore[arg-type]
     crossval.out_of_fold_kept(one * 2, Fixed(0.5), cache=cache)         # type: ignore[arg-type]
     assert len(calls) == 3
+    # A file rewritten in another order reads the same readings, each still on its own example.
+    two = [corpus.Example("what is surgery", "surgery", "w1"), corpus.Example("and after?", "surgery", "w2")]
+    kept, _ = crossval.out_of_fold_kept(two, Fixed(0.5), cache=cache)   # type: ignore[arg-type]
+    kept[:, 0] = [10.0, 20.0]
+    np.savez(cache, **{**dict(np.load(cache)), "probs": kept})
+    swapped, _ = crossval.out_of_fold_kept(two[::-1], Fixed(0.5), cache=cache)  # type: ignore[arg-type]
+    assert len(calls) == 4 and swapped[:, 0].tolist() == [20.0, 10.0]
 
 
 def test_the_dialogue_reads_a_follow_up_with_the_transitions_the_model_learned(engine: Engine) -> None:
@@ -290,3 +297,25 @@ def test_the_dialogue_reads_a_follow_up_with_the_transitions_the_model_learned(e
     configured = engine.dialogue.context.configured(last, subject, "and then?")
     got = engine.dialogue.context.prior(last, subject, "and then?")
     assert got[label] == pytest.approx(configured.get(label, 0.0) + bonus)
+
+
+def test_an_adjudicated_alternative_is_kept_only_where_the_dialogue_could_give_it() -> None:
+    """tools/import_adjudications.py: an alternative of another kind, a hand-off, or a topic the
+    conversation's subject would show as another one is dropped; a plain second reading stays."""
+    import sys
+
+    from chatbot import knowledge
+    from chatbot.context import ContextPrior
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from import_adjudications import why_not
+
+    k = knowledge.load(ROOT)
+    prior = ContextPrior(k)
+    leg = corpus.Example("will they keep my leg?", "limb_sparing_surgery", "w", context="amputation")
+    assert why_not("limb_sparing_surgery", "amputation", leg, k, prior) == ""
+    assert why_not("limb_sparing_surgery", "gap:recovery", leg, k, prior) == "another kind of label"
+    person = corpus.Example("can I talk to someone?", "human_handoff", "w", context="prognosis")
+    assert why_not("human_handoff", "emotional_support", person, k, prior) == "a hand-off is never an alternative"
+    meso = corpus.Example("meso the same?", "targeted_medicines", "w", context="targeted_medicines")
+    assert why_not("targeted_medicines", "mesenchymoma_treatment", meso, k, prior).startswith("the dialogue shows it as")

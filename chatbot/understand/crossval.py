@@ -131,6 +131,22 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
     return probs, classes
 
 
+def row_keys(examples: Sequence[Example]) -> np.ndarray:
+    """Each example as a held-out reading depends on it: kept readings are found by these, so a
+    writer's file rewritten in another order (new accepted labels regroup it) reads the same."""
+    return np.array([f"{e.label}\t{e.text}\t{e.writer}\t{e.context}" for e in examples])
+
+
+def realigned(kept_rows: np.ndarray, examples: Sequence[Example]) -> np.ndarray | None:
+    """For each example, its row in readings kept under `kept_rows`; None when they were made
+    on other examples."""
+    where = {str(k): i for i, k in enumerate(kept_rows)}
+    rows = [where.get(str(k)) for k in row_keys(examples)]
+    if len(kept_rows) != len(examples) or any(r is None for r in rows):
+        return None
+    return np.array(rows, dtype=np.intp)
+
+
 def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
                      cache: Path | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
     """`out_of_fold`, kept in `cache` under the examples' fingerprint, the fit's knobs and the encoder, so
@@ -141,14 +157,15 @@ def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Para
     if cache and cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as saved:
-                if str(saved["key"]) == key:
-                    return saved["probs"], tuple(str(c) for c in saved["classes"])
+                rows = realigned(saved["rows"], examples) if str(saved["key"]) == key else None
+                if rows is not None:
+                    return saved["probs"][rows], tuple(str(c) for c in saved["classes"])
         except (OSError, ValueError, KeyError):
             pass            # a damaged or older cache is simply made again
     probs, classes = out_of_fold(examples, encoder, params, progress=True)
     if cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, key=np.array(key), probs=probs, classes=np.array(classes))
+        np.savez(cache, key=np.array(key), rows=row_keys(examples), probs=probs, classes=np.array(classes))
     return probs, classes
 
 
@@ -174,24 +191,34 @@ def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequenc
     them: with the conversation's prior, and a topic named in its counterpart of the subject.
     `held_out` gives a writer's follow-ups the prior whose transitions were learned without them."""
     priors: list[dict[str, float] | None] = []
-    relabel: list[dict[str, str]] = []
     for e in examples:
         subject = follow_up_subject(e, context)
-        names: dict[str, str] = {}
-        if subject:
-            priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text))
-            names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
-            # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
-            # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
-            for group in context.named_subjects(e.text) - {subject}:
-                if (other := context.counterpart.get((e.label, group))) is not None:
-                    names[other] = e.label
-        else:
-            priors.append(None)
-        # An answer an adjudicator also judged right counts as right.
-        names.update({c: e.label for c in classes if names.get(c, c) in e.accepted})
-        relabel.append(names)
-    return with_priors(probs, classes, priors), relabel
+        priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text) if subject else None)
+    return with_priors(probs, classes, priors), [as_shown(e, classes, context) for e in examples]
+
+
+def as_shown(e: Example, classes: Sequence[str], context: ContextPrior) -> dict[str, str]:
+    """What the dialogue shows for each label it reads in this example's conversation, where
+    that is not the label itself, and the example's own label for every answer judged right."""
+    names: dict[str, str] = {}
+    if subject := follow_up_subject(e, context):
+        names = {c: m for c in classes if (m := context.in_subject(c, subject, e.text)) != c}
+        # "And for mesenchymoma?" after radiotherapy: writers label it radiotherapy or
+        # mesenchymoma's treatment; the dialogue gives the counterpart, and both are right.
+        for group in context.named_subjects(e.text) - {subject}:
+            if (other := context.counterpart.get((e.label, group))) is not None:
+                names[other] = e.label
+    # An answer an adjudicator also judged right counts as right.
+    names.update({c: e.label for c in classes if names.get(c, c) in e.accepted})
+    return names
+
+
+def log_mass(z: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """log of the summed exp(z) over `where` in each row, kept as a column; stable (every row
+    has at least one such label)."""
+    masked = np.where(where, z, -np.inf)
+    top = masked.max(1, keepdims=True)
+    return top + np.log(np.exp(masked - top).sum(1, keepdims=True))
 
 
 TRANSITION_STRENGTHS = (0.3, 1.0, 3.0, 10.0)   # L2 penalties tried, each judged on follow-up writers held out
@@ -207,7 +234,7 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
     that saw the others: a small, standard stacking optimism, not a leak of the writer's own rows.)"""
     index = {c: i for i, c in enumerate(classes)}
     ood = index.get(OUT_OF_DOMAIN)
-    rows, lasts, base, target, writers = [], [], [], [], []   # target: every label judged right
+    rows, lasts, base, right, writers = [], [], [], [], []
     for row, e in enumerate(examples):
         subject = follow_up_subject(e, context)
         if not subject or e.label not in index:
@@ -218,34 +245,33 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
         rows.append(row)
         lasts.append(e.context)
         base.append(add_prior(logits, index, context.configured(e.context, subject, e.text)))
-        target.append([index[label] for label in (e.label, *e.accepted) if label in index])
+        # Right: every label the dialogue would show as the example's own (as scored), or
+        # failing that the writer's label.
+        shown = as_shown(e, classes, context)
+        is_right = np.array([shown.get(c, c) == e.label for c in classes])
+        is_right[index[e.label]] |= not is_right.any()
+        right.append(is_right)
         writers.append(e.writer)
     if not rows:
         return {}, {}
     topics = sorted(set(lasts))
     t_of = {t: i for i, t in enumerate(topics)}
     last_ix = np.array([t_of[t] for t in lasts])
-    base_a, writers_a = np.array(base), np.array(writers)
-    right_a = np.zeros_like(base_a, dtype=bool)         # the labels judged right, per follow-up
-    for n, labels in enumerate(target):
-        right_a[n, labels] = True
+    base_a, right_a, writers_a = np.array(base), np.array(right), np.array(writers)
 
     def fit_on(mask: np.ndarray, strength: float, steps: int = 400) -> np.ndarray:
-        # Convex; gradient descent with each row's step under its curvature bound (a softmax's
-        # Hessian is at most 1/2 per message), in numpy so that tests need no optimiser.
-        # The loss is -log P(any label judged right): its gradient is p minus p renormalised
-        # over the right labels (the one-hot target when the writer's label is the only one).
-        b, right, c = base_a[mask], right_a[mask], last_ix[mask]
+        # The loss is -log P(any label judged right): convex when one label is right (the
+        # writer's), not in general, so this is a local fit from zero. Gradient descent with
+        # each row's step under a softmax's curvature bound (1/2 per message), in numpy so that
+        # tests need no optimiser. The gradient is p minus p renormalised over the right labels.
+        b, ok, c = base_a[mask], right_a[mask], last_ix[mask]
         table = np.zeros((len(topics), len(classes)))
         step = 1.0 / (0.5 * np.bincount(c, minlength=len(topics)) + 2 * strength)[:, None]
         inside = np.arange(len(classes)) != ood
         for _ in range(steps):
             z = b + table[c]
-            z -= z.max(1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(1, keepdims=True)
-            q = np.where(right, p, 0.0)
-            q /= q.sum(1, keepdims=True)
+            p = np.exp(z - log_mass(z, np.ones_like(ok)))
+            q = np.where(ok, np.exp(z - log_mass(z, ok)), 0.0)
             grad = 2 * strength * table
             np.add.at(grad, c, p - q)
             if ood is not None:
@@ -259,9 +285,7 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
 
     def log_loss(table: np.ndarray, mask: np.ndarray) -> float:
         z = base_a[mask] + table[last_ix[mask]]
-        z -= z.max(1, keepdims=True)
-        e_z = np.exp(z)
-        return float(-np.mean(np.log(np.where(right_a[mask], e_z, 0.0).sum(1)) - np.log(e_z.sum(1))))
+        return float(np.mean(log_mass(z, np.ones_like(right_a[mask])) - log_mass(z, right_a[mask])))
 
     follow_writers = sorted(set(writers))
     if len(follow_writers) > 1:

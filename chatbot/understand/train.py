@@ -41,10 +41,13 @@ class Fitted:
 
 
 def fit(examples: Sequence[Example], encoder: Encoder, params: Params = Params()) -> Fitted:
-    """Train on `examples` (deterministic for the same data)."""
+    """Train on `examples` (deterministic for the same data, in whatever order the files list it:
+    the solver stops at a tolerance, so row order would otherwise move the weights)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+
+    examples = sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context))
 
     texts = [e.text for e in examples]
     labels = [e.label for e in examples]
