@@ -37,12 +37,15 @@ def table(title: str, rows: dict[str, dict[str, float]]) -> None:
 
 def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params: Params, bars: Bars | None,
         failures: int, cache: Path | None = None) -> float:
-    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "topics.npz" if cache else None)
     from chatbot import knowledge
     k = knowledge.load(ROOT)
     m = k.matching
+    context = ContextPrior(k)
+    probs, composed, classes = crossval.out_of_fold_kept(examples, encoder, params,
+                                                         cache / "topics.npz" if cache else None,
+                                                         crossval.composer_of(context))
     # Follow-ups are read after the topic they answered, as the dialogue reads them.
-    probs, relabel, _ = crossval.conversation_readings(probs, classes, examples, ContextPrior(k))
+    probs, relabel, _ = crossval.conversation_readings(probs, classes, examples, context, composed)
     interps = crossval.interpretations(probs, classes, relabel)
     labels = [e.label for e in examples]
     if bars is None:
@@ -77,7 +80,7 @@ def safety(encoder: crossval.CachedEncoder, params: Params, cache: Path | None) 
     examples, _ = corpus.read_redflags(ROOT)
     bank = corpus.bank_writers(ROOT)
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
-    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "redflags.npz" if cache else None)
+    probs, _, classes = crossval.out_of_fold_kept(examples, encoder, params, cache / "redflags.npz" if cache else None)
     p = crossval.urgency(probs, classes)
     ruled = rules_fire(examples)
     bars = shipped.meta["bars"]

@@ -74,7 +74,7 @@ def main() -> int:
         examples, _ = corpus.read(ROOT)
         labels = [e.label for e in examples]
         for name, enc in (("(a) MiniLM ONNX int8", onnx), ("(b) static", static)):
-            probs, classes = crossval.out_of_fold(examples, enc, progress=True)  # type: ignore[arg-type]
+            probs, _, classes = crossval.out_of_fold(examples, enc, progress=True)  # type: ignore[arg-type]
             bars, outcomes = crossval.decided(probs, classes, labels, m)
             s = crossval.summarise(labels, outcomes)
             print(f"{name:<22} leave-one-writer-out: accuracy {s['accuracy']:.1%}, wrong {s['wrong']:.1%}, "

@@ -72,14 +72,17 @@ READINGS_FILE = crossval.READINGS / "finetune_cv.npz"
 
 
 def read_folds(topics: list[Example], flags: list[Example], fold_of: dict[str, int], args: argparse.Namespace,
-               recipe: Any, t_classes: tuple[str, ...], r_classes: tuple[str, ...],
-               start: float) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Each fold read by the stock encoder and by one fine-tuned without the fold's writers."""
+               recipe: Any, t_classes: tuple[str, ...], r_classes: tuple[str, ...], start: float,
+               composer: crossval.Composer) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray],
+                                                     dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Each fold read by the stock encoder and by one fine-tuned without the fold's writers
+    (topic follow-ups read after their topic's title too, as the classifier learns them)."""
     from transformers import AutoModel, AutoTokenizer
-    texts = sorted({fold(e.text) for e in [*topics, *flags]})
+    texts = sorted({fold(e.text) for e in [*composer.extended(topics), *flags]})
     stock = TorchEncoder(AutoModel.from_pretrained(str(source_dir())), AutoTokenizer.from_pretrained(str(source_dir())))
     stock_vectors = dict(zip(texts, stock.encode_many(texts)))
     t_probs = {n: np.zeros((len(topics), len(t_classes)), np.float32) for n in ("stock", "fine-tuned")}
+    t_comp = {n: np.full((len(topics), len(t_classes)), np.nan, np.float32) for n in ("stock", "fine-tuned")}
     r_probs = {n: np.zeros((len(flags), len(r_classes)), np.float32) for n in ("stock", "fine-tuned")}
     t_read, r_read = np.zeros(len(topics), bool), np.zeros(len(flags), bool)
     params = Params()
@@ -92,18 +95,18 @@ def read_folds(topics: list[Example], flags: list[Example], fold_of: dict[str, i
         for name, vectors in (("stock", stock_vectors), ("fine-tuned", tuned_vectors)):
             fixed = crossval.CachedEncoder(type("Fixed", (), {"dims": 384})())   # reads only these vectors
             fixed.memo.update(vectors)
-            t_probs[name][t_held] = crossval.read_fold(train_t, [e for e, h in zip(topics, t_held) if h],
-                                                       fixed, params, t_classes)
-            r_probs[name][r_held] = crossval.read_fold(train_r, [e for e, h in zip(flags, r_held) if h],
-                                                       fixed, params, r_classes)
+            t_probs[name][t_held], t_comp[name][t_held] = crossval.read_fold(
+                train_t, [e for e, h in zip(topics, t_held) if h], fixed, params, t_classes, composer)
+            r_probs[name][r_held], _ = crossval.read_fold(train_r, [e for e, h in zip(flags, r_held) if h],
+                                                          fixed, params, r_classes)
         t_read |= t_held
         r_read |= r_held
         print(f"fold {f + 1}/{args.folds} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    return t_probs, r_probs, t_read, r_read
+    return t_probs, t_comp, r_probs, t_read, r_read
 
 
 def kept_readings(key: str, topics: Sequence[Example], flags: Sequence[Example]
-                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
+                  ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """The last full run's readings, when made on these examples, red flags, recipe and folds
     (in whatever order the files now list them): the bars, transitions and tables can then be
     chosen again (after a change of config/matching.yml or config/safety.yml, or of accepted
@@ -114,6 +117,7 @@ def kept_readings(key: str, topics: Sequence[Example], flags: Sequence[Example]
                 t, r = crossval.realigned(kept["t_rows"], topics), crossval.realigned(kept["r_rows"], flags)
                 if t is not None and r is not None:
                     return ({"stock": kept["t_stock"][t], "fine-tuned": kept["t_tuned"][t]},
+                            {"stock": kept["t_stock_composed"][t], "fine-tuned": kept["t_tuned_composed"][t]},
                             {"stock": kept["r_stock"][r], "fine-tuned": kept["r_tuned"][r]}, kept["t_read"][t],
                             kept["r_read"][r])
     except (OSError, ValueError, KeyError):
@@ -152,31 +156,41 @@ def main() -> int:
     t_classes = tuple(sorted({e.label for e in topics}))
     r_classes = tuple(sorted({e.label for e in flags}))
     names = ("stock", "fine-tuned")
-    key = f"{corpus.fingerprint(topics, accepted=False)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}"
+    k = knowledge.load(ROOT)
+    context = ContextPrior(k)
+    composer = crossval.composer_of(context)
+    key = f"{corpus.fingerprint(topics, accepted=False)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}:composed"
     if args.from_readings:
-        t_probs, r_probs, t_read, r_read = kept_readings(key, topics, flags)
+        t_probs, t_comp, r_probs, t_read, r_read = kept_readings(key, topics, flags)
     else:
-        t_probs, r_probs, t_read, r_read = read_folds(topics, flags, fold_of, args, recipe, t_classes, r_classes, start)
+        t_probs, t_comp, r_probs, t_read, r_read = read_folds(topics, flags, fold_of, args, recipe, t_classes,
+                                                              r_classes, start, composer)
         if not args.sample and args.fold is None:     # every fold read: kept for --from-readings
             crossval.READINGS.mkdir(parents=True, exist_ok=True)
             np.savez(READINGS_FILE, key=np.array(key), t_rows=crossval.row_keys(topics), r_rows=crossval.row_keys(flags),
                      t_read=t_read, r_read=r_read, t_stock=t_probs["stock"],
-                     t_tuned=t_probs["fine-tuned"], r_stock=r_probs["stock"], r_tuned=r_probs["fine-tuned"])
-    k = knowledge.load(ROOT)
+                     t_tuned=t_probs["fine-tuned"], t_stock_composed=t_comp["stock"],
+                     t_tuned_composed=t_comp["fine-tuned"], r_stock=r_probs["stock"], r_tuned=r_probs["fine-tuned"])
     topics = [e for e, r in zip(topics, t_read) if r]
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
     results = {}
-    context = ContextPrior(k)
     transitions = {}
     for name in names:
         # Follow-ups are read with their conversation's prior, as `make model` and the dialogue read them.
-        p, relabel, transitions[name] = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context)
+        p, relabel, transitions[name] = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context,
+                                                                       t_comp[name][t_read])
         bars, outcomes = crossval.decided(p, t_classes, labels, k.matching, relabel)
-        plain, plain_relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context)
+        plain, plain_relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context,
+                                                        composed=t_comp[name][t_read])
         _, plain_outcomes = crossval.decided(plain, t_classes, labels, k.matching, plain_relabel)
+        # The same, without the reading after the topic's title (each with its own bars).
+        unmixed, unmixed_relabel, _ = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context)
+        _, unmixed_outcomes = crossval.decided(unmixed, t_classes, labels, k.matching, unmixed_relabel)
         follow = ["after a topic" if e.context else "alone" for e in topics]
-        for title, outs in (("configured prior only", plain_outcomes), ("learned transitions", outcomes)):
+        for title, outs in (("configured prior only", plain_outcomes),
+                            ("learned transitions, not read after the title", unmixed_outcomes),
+                            ("learned transitions", outcomes)):
             row = crossval.by_group(follow, labels, outs).get("after a topic", {})
             print(f"{name}, follow-ups with the {title}: right {row.get('accuracy', 0):.1%}, "
                   f"wrong {row.get('wrong', 0):.1%}, out of domain answered {row.get('ood_answered', 0):.1%}")
@@ -196,7 +210,7 @@ def main() -> int:
     if args.write:
         bars, summary, _, _ = results["fine-tuned"]
         record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(topics), "folds": args.folds,
-                  "transitions": transitions["fine-tuned"],
+                  "transitions": transitions["fine-tuned"], "composed_weight": k.matching.composed_weight,
                   "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
                   "redflag_bars": safety_bars["fine-tuned"], "redflags_fingerprint": corpus.fingerprint(raw_flags),
                   "safety_rules": safety_rules_fingerprint(),

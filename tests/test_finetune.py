@@ -132,7 +132,8 @@ def test_a_fine_tuned_encoder_takes_both_models_bars_from_its_grouped_cross_vali
     made = {"fingerprint": corpus.fingerprint(examples), "bars": bars, "cv": {"accuracy": 0.8},
             "redflags_fingerprint": "flags", "redflag_bars": {"urgent": 0.9, "checkin": 0.2},
             "redflags_cv": {"recall": 0.97}, "recipe": {"loss": "supcon"},
-            "safety_rules": finetune_encoder.safety_rules_fingerprint()}
+            "safety_rules": finetune_encoder.safety_rules_fingerprint(),
+            "composed_weight": tu.knowledge.load(tu.ROOT).matching.composed_weight}
     record.write_text(json.dumps({"recipe": {"loss": "supcon"}}), encoding="utf-8")
     cv.write_text(json.dumps(made), encoding="utf-8")
     got = tu.fine_tuned_bars(examples)
@@ -142,10 +143,12 @@ def test_a_fine_tuned_encoder_takes_both_models_bars_from_its_grouped_cross_vali
         tu.fine_tuned_safety_bars("other flags")
     with pytest.raises(SystemExit, match="these examples"):
         tu.fine_tuned_bars([*examples, Example("chemo?", "chemotherapy", "w1")])
-    # Bars chosen for another fine-tune, or with other red-flag rules, are refused too.
-    for key, other in (("recipe", {"loss": "ce"}), ("safety_rules", "0" * 16)):
+    # Bars chosen for another fine-tune, with other red-flag rules, or on follow-ups mixed with
+    # their composed reading at another weight, are refused too.
+    for key, other, why in (("recipe", {"loss": "ce"}, "recipe"), ("safety_rules", "0" * 16, "config/safety.yml"),
+                            ("composed_weight", -1.0, "composed_weight")):
         cv.write_text(json.dumps({**made, key: other}), encoding="utf-8")
-        with pytest.raises(SystemExit, match="recipe" if key == "recipe" else "config/safety.yml"):
+        with pytest.raises(SystemExit, match=why):
             tu.fine_tuned_safety_bars("flags")
 
 
@@ -163,12 +166,13 @@ def test_kept_readings_are_used_again_only_for_the_same_examples_recipe_and_fold
     t, r = np.array([[0.1, 0.9], [0.8, 0.2]], np.float32), np.full((4, 2), 0.25, np.float32)
     np.savez(cv.READINGS_FILE, key=np.array("a:b:recipe:3"), t_rows=crossval.row_keys(topics),
              r_rows=crossval.row_keys(flags), t_read=np.ones(2, bool), r_read=np.ones(4, bool),
-             t_stock=t, t_tuned=t * 2, r_stock=r, r_tuned=r * 2)
-    t_probs, r_probs, t_read, r_read = cv.kept_readings("a:b:recipe:3", topics, flags)
+             t_stock=t, t_tuned=t * 2, t_stock_composed=t / 2, t_tuned_composed=t / 4, r_stock=r, r_tuned=r * 2)
+    t_probs, t_comp, r_probs, t_read, r_read = cv.kept_readings("a:b:recipe:3", topics, flags)
     assert np.array_equal(t_probs["fine-tuned"], t * 2) and np.array_equal(r_probs["stock"], r) and t_read.all()
+    assert np.array_equal(t_comp["fine-tuned"], t / 4)
     # The same examples listed in another order (a file rewritten) get their own readings back.
-    swapped, _, _, _ = cv.kept_readings("a:b:recipe:3", topics[::-1], flags)
-    assert np.array_equal(swapped["stock"], t[::-1])
+    swapped, swapped_comp, _, _, _ = cv.kept_readings("a:b:recipe:3", topics[::-1], flags)
+    assert np.array_equal(swapped["stock"], t[::-1]) and np.array_equal(swapped_comp["stock"], t[::-1] / 2)
     with pytest.raises(SystemExit, match="without --from-readings"):
         cv.kept_readings("a:b:recipe:3", [*topics, Example("more", "surgery", "w4")], flags)   # other examples
     with pytest.raises(SystemExit, match="without --from-readings"):

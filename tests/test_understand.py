@@ -14,6 +14,7 @@ from chatbot.errors import ContentError
 from chatbot.understand import Interpretation, Interpreter, Reading, corpus
 from chatbot.understand.classifier import Classifier
 from chatbot.understand.encoder import MODEL_DIR, OnnxEncoder, StaticEncoder
+from chatbot.understand.interpreter import in_context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,8 +125,6 @@ def test_the_shipped_red_flag_detector_was_trained_on_the_shipped_bank() -> None
 
 
 def test_a_reply_is_read_for_red_flags_in_the_light_of_the_topic_before_it(interpreter: Interpreter) -> None:
-    from chatbot.understand.interpreter import in_context
-
     alone = interpreter.interpret("I'd rather end it").urgency
     after = interpreter.interpret("I'd rather end it", {"prognosis": 2.0}, context="prognosis",
                                   context_title="Outlook and survival").urgency
@@ -160,10 +159,15 @@ def test_follow_ups_are_judged_in_training_as_the_dialogue_reads_them(interprete
     examples = [corpus.Example(t, "radiotherapy", "w", context="radiotherapy") for t in texts]
     examples.append(corpus.Example("is that common?", "radiotherapy", "w"))        # no context: read alone
     alone = np.stack([interpreter.probabilities(e.text) for e in examples])
-    probs, relabel = crossval.in_conversation(alone, interpreter.labels, examples, context)
+    title = k.answers["radiotherapy"].title
+    composed = np.stack([interpreter.probabilities(in_context(e.text, title)) if e.context
+                         else np.full(len(interpreter.labels), np.nan) for e in examples])
+    probs, relabel = crossval.in_conversation(alone, interpreter.labels, examples, context, composed=composed)
     subject = context.group("radiotherapy")
+    # The model mixes in the reading after the title at the weight cross-validation judged it by.
+    assert interpreter.classifier.meta.get("composed_weight") == k.matching.composed_weight
     for row, e in enumerate(examples[:3]):
-        expected = interpreter.probabilities(e.text, context.prior("radiotherapy", subject, e.text))
+        expected = interpreter.probabilities(e.text, context.prior("radiotherapy", subject, e.text), title)
         assert np.allclose(probs[row], expected, atol=1e-5)
     assert np.array_equal(probs[3], alone[3])
     ood = interpreter.labels.index("out_of_domain")
@@ -264,26 +268,27 @@ def test_held_out_readings_are_reused_only_for_the_same_examples_and_encoder(tmp
 
     calls: list[int] = []
 
-    def fake(examples: list[corpus.Example], encoder: object, params: object, progress: bool = False
-             ) -> tuple[np.ndarray, tuple[str, ...]]:
+    def fake(examples: list[corpus.Example], encoder: object, params: object, progress: bool = False,
+             composer: object = None) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
         calls.append(len(examples))
-        return np.full((len(examples), 1), float(len(calls)), dtype=np.float32), ("surgery",)
+        probs = np.full((len(examples), 1), float(len(calls)), dtype=np.float32)
+        return probs, np.full_like(probs, np.nan), ("surgery",)
 
     monkeypatch.setattr(crossval, "out_of_fold", fake)
     cache = tmp_path / "topics.npz"
     one = [corpus.Example("what is surgery", "surgery", "w1")]
-    first, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
-    again, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
+    first, _, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
+    again, _, _ = crossval.out_of_fold_kept(one, Fixed(0.0), cache=cache)  # type: ignore[arg-type]
     assert len(calls) == 1 and np.array_equal(first, again)
     crossval.out_of_fold_kept(one, Fixed(0.5), cache=cache)             # type: ignore[arg-type]
     crossval.out_of_fold_kept(one * 2, Fixed(0.5), cache=cache)         # type: ignore[arg-type]
     assert len(calls) == 3
     # A file rewritten in another order reads the same readings, each still on its own example.
     two = [corpus.Example("what is surgery", "surgery", "w1"), corpus.Example("and after?", "surgery", "w2")]
-    kept, _ = crossval.out_of_fold_kept(two, Fixed(0.5), cache=cache)   # type: ignore[arg-type]
+    kept, _, _ = crossval.out_of_fold_kept(two, Fixed(0.5), cache=cache)   # type: ignore[arg-type]
     kept[:, 0] = [10.0, 20.0]
     np.savez(cache, **{**dict(np.load(cache)), "probs": kept})
-    swapped, _ = crossval.out_of_fold_kept(two[::-1], Fixed(0.5), cache=cache)  # type: ignore[arg-type]
+    swapped, _, _ = crossval.out_of_fold_kept(two[::-1], Fixed(0.5), cache=cache)  # type: ignore[arg-type]
     assert len(calls) == 4 and swapped[:, 0].tolist() == [20.0, 10.0]
 
 
@@ -319,3 +324,22 @@ def test_an_adjudicated_alternative_is_kept_only_where_the_dialogue_could_give_i
     assert why_not("human_handoff", "emotional_support", person, k, prior) == "a hand-off is never an alternative"
     meso = corpus.Example("meso the same?", "targeted_medicines", "w", context="targeted_medicines")
     assert why_not("targeted_medicines", "mesenchymoma_treatment", meso, k, prior).startswith("the dialogue shows it as")
+
+
+def test_follow_ups_are_learned_after_their_topics_title_as_well_as_alone() -> None:
+    """"does it hurt?" after radiotherapy is learned as written and as "Radiotherapy: does it
+    hurt?" (how the interpreter also reads it in that conversation); a message read alone, or
+    after small talk, is learned once."""
+    from chatbot import knowledge
+    from chatbot.context import ContextPrior
+    from chatbot.understand import crossval
+
+    k = knowledge.load(ROOT)
+    composer = crossval.composer_of(ContextPrior(k))
+    follow = corpus.Example("does it hurt?", "side_effects", "w", context="radiotherapy")
+    alone = corpus.Example("does radiotherapy hurt?", "side_effects", "w")
+    after_hello = corpus.Example("what is sarcoma", "sarcoma_definition", "w", context="greeting")
+    extended = composer.extended([follow, alone, after_hello])
+    assert extended[:3] == [follow, alone, after_hello]
+    assert [e.text for e in extended[3:]] == [in_context("does it hurt?", k.answers["radiotherapy"].title)]
+    assert extended[3].label == "side_effects" and extended[3].writer == "w"

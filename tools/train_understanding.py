@@ -67,9 +67,10 @@ def main() -> int:
         print("bars from bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)")
     print(f"bars {bars.to_dict()}; held-out writers: accuracy {summary['accuracy']:.1%}, wrong "
           f"{summary['wrong']:.1%}, out-of-domain answered {summary['ood_answered']:.1%}")
-    fitted = fit(examples, encoder, params)
+    # Follow-ups are learned alone and after their topic's title, as the interpreter reads them.
+    fitted = fit(crossval.composer_of(ContextPrior(k)).extended(examples), encoder, params)
     meta = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(examples), "examples": len(examples),
-            "encoder": args.encoder,
+            "encoder": args.encoder, "composed_weight": k.matching.composed_weight,
             "params": {"c": params.c, "embedding_scale": params.embedding_scale, "min_df": params.min_df},
             "cv": {k: round(v, 4) for k, v in summary.items()}, "transitions": transitions}
     save(fitted, MODEL_DIR / CLASSIFIER_FILE, meta)
@@ -81,10 +82,12 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
               k: "knowledge.Knowledge") -> tuple["Bars", dict[str, float], dict[str, dict[str, float]]]:
     """The bars that do best on leave-one-writer-out readings, those readings' figures, and
     the follow-ups' learned transitions."""
-    probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "topics.npz")
+    context = ContextPrior(k)
+    probs, composed, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "topics.npz",
+                                                         crossval.composer_of(context))
     labels = [e.label for e in examples]
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
-    probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, ContextPrior(k))
+    probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, context, composed)
     bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel)
     return bars, crossval.summarise(labels, outcomes), transitions
 
@@ -104,7 +107,9 @@ def fine_tuned_record(key: str, fingerprint: str) -> dict[str, Any] | None:
         ("these examples", record.get(key) == fingerprint),
         ("the shipped encoder's recipe", record.get("recipe") == encoder.get("recipe")),
         ("these red-flag rules and limits (config/safety.yml)",
-         record.get("safety_rules") == safety_rules_fingerprint())) if not ok]
+         record.get("safety_rules") == safety_rules_fingerprint()),
+        ("this composed_weight (config/matching.yml)",
+         record.get("composed_weight") == knowledge.load(ROOT).matching.composed_weight)) if not ok]
     if stale:
         raise SystemExit(f"{CV_FILE.name} was not made on {' or '.join(stale)}: run "
                          "`.venv/bin/python bench/finetune_cv.py --write` first (or rebuild the stock "
@@ -159,7 +164,7 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
               "bench/finetune_cv.py --write (each fold's encoder fine-tuned without its writers)", flush=True)
     else:
         print(f"red flags: {int(urgent.sum())} urgent, {int((~urgent).sum())} calm; cross-validating...", flush=True)
-        probs, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
+        probs, _, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "redflags.npz")
         p_urgent = crossval.urgency(probs, classes)
         ruled = rules_fire(raw)            # the rules read replies as a turn does, not composed
         bank = corpus.bank_writers(ROOT)

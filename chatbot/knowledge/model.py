@@ -144,6 +144,7 @@ class MatchingConfig:
     context_weight: float
     subject_weight: float
     counterpart_weight: float      # the last topic's counterpart in a subject the message names ("same for mesenchymoma?")
+    composed_weight: float         # a follow-up's reading after the last topic's title, mixed with its reading alone
     selection_threshold: float
     selection_option_share: float  # a reply picking an option by its words needs this share of the option bar
     yes_no_extra_words: int        # words after a yes or no that still make it an answer ("no thanks, I'm fine")

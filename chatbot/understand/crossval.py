@@ -7,7 +7,7 @@ import hashlib
 import itertools
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -22,7 +22,7 @@ from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
-from .interpreter import RANKING_SIZE, add_prior, with_prior
+from .interpreter import RANKING_SIZE, add_prior, in_context, mixed, reads_out_of_domain, with_prior
 from .train import Params, fit
 
 READINGS = Path(__file__).resolve().parents[2] / ".cache"     # held-out readings, kept between runs; not committed
@@ -82,14 +82,43 @@ def follow_up_subject(e: Example, context: ContextPrior) -> str:
     return "" if subject == SMALL_TALK else subject
 
 
+@dataclass(frozen=True)
+class Composer:
+    """Follow-ups as the classifier also learns and reads them: after the last topic's title
+    (`Interpreter` reads a message in a conversation so, and mixes that reading in)."""
+
+    titles: Mapping[str, str]
+    context: ContextPrior
+
+    def __call__(self, e: Example) -> Example | None:
+        """The example composed with its context's title; None when it is not read after a topic."""
+        if not follow_up_subject(e, self.context) or e.context not in self.titles:
+            return None
+        return replace(e, text=in_context(e.text, self.titles[e.context]))
+
+    def extended(self, examples: Sequence[Example]) -> list[Example]:
+        """The examples and, after them, each follow-up composed: what the classifier is fitted on."""
+        return [*examples, *(c for e in examples if (c := self(e)) is not None)]
+
+
+def composer_of(context: ContextPrior) -> Composer:
+    return Composer({i: a.title for i, a in context.k.answers.items()}, context)
+
+
 def with_priors(probs: np.ndarray, classes: Sequence[str],
-                priors: Sequence[Mapping[str, float] | None]) -> np.ndarray:
-    """Each row read in the light of its conversation, as `Interpreter` reads a message."""
+                priors: Sequence[Mapping[str, float] | None], composed: np.ndarray | None = None,
+                weight: float = 0.0) -> np.ndarray:
+    """Each row read in the light of its conversation, as `Interpreter` reads a message: the
+    prior added, and the reading after the last topic's title (a row of `composed`, NaN where
+    there is none) mixed in, unless the row alone reads as out of domain."""
     index = {c: i for i, c in enumerate(classes)}
     out = probs.copy()
     for row, prior in enumerate(priors):
         if prior:
             out[row] = with_prior(as_logits(probs[row]), index, prior)
+        if composed is not None and weight > 0 and not np.isnan(composed[row, 0]) \
+                and not reads_out_of_domain(probs[row], index):
+            out[row] = mixed(out[row], composed[row], weight)
     return out
 
 
@@ -116,19 +145,22 @@ class CachedEncoder:
 
 
 def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
-                progress: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
-    """P(label | text) for every example from a model trained without its writer."""
+                progress: bool = False, composer: Composer | None = None
+                ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """P(label | text) for every example from a model trained without its writer; and, with a
+    `composer`, of each follow-up composed with its context's title (NaN rows elsewhere)."""
     if not isinstance(encoder, CachedEncoder):
         encoder = CachedEncoder(encoder)
     classes = tuple(sorted({e.label for e in examples}))
     probs = np.zeros((len(examples), len(classes)), dtype=np.float32)
+    composed = np.full_like(probs, np.nan)
     folds = fold_names(examples)
     writers = sorted(set(folds))
     for writer in track(writers, "folds (one writer held out each)") if progress else writers:
         rows = [row for row, f in enumerate(folds) if f == writer]
-        probs[rows] = read_fold([e for e, f in zip(examples, folds) if f != writer],
-                                [examples[row] for row in rows], encoder, params, classes)
-    return probs, classes
+        probs[rows], composed[rows] = read_fold([e for e, f in zip(examples, folds) if f != writer],
+                                                [examples[row] for row in rows], encoder, params, classes, composer)
+    return probs, composed, classes
 
 
 def row_keys(examples: Sequence[Example]) -> np.ndarray:
@@ -148,53 +180,65 @@ def realigned(kept_rows: np.ndarray, examples: Sequence[Example]) -> np.ndarray 
 
 
 def out_of_fold_kept(examples: Sequence[Example], encoder: Encoder, params: Params = Params(),
-                     cache: Path | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+                     cache: Path | None = None, composer: Composer | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """`out_of_fold`, kept in `cache` under the examples' fingerprint, the fit's knobs and the encoder, so
     that `bench/cv.py` after `make model` reads the same held-out readings without refitting."""
     # The encoder is part of the key: a fine-tuned or static encoder reads every example anew.
     probe = np.round(encoder.encode("which encoder read these examples?"), 5).tobytes()
-    key = f"{fingerprint(list(examples), accepted=False)}:{params}:{hashlib.sha256(probe).hexdigest()[:16]}"
+    key = (f"{fingerprint(list(examples), accepted=False)}:{params}:{hashlib.sha256(probe).hexdigest()[:16]}"
+           f":{'composed' if composer else 'alone'}")
     if cache and cache.exists():
         try:
             with np.load(cache, allow_pickle=False) as saved:
                 rows = realigned(saved["rows"], examples) if str(saved["key"]) == key else None
                 if rows is not None:
-                    return saved["probs"][rows], tuple(str(c) for c in saved["classes"])
+                    return saved["probs"][rows], saved["composed"][rows], tuple(str(c) for c in saved["classes"])
         except (OSError, ValueError, KeyError):
             pass            # a damaged or older cache is simply made again
-    probs, classes = out_of_fold(examples, encoder, params, progress=True)
+    probs, composed, classes = out_of_fold(examples, encoder, params, progress=True, composer=composer)
     if cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, key=np.array(key), rows=row_keys(examples), probs=probs, classes=np.array(classes))
-    return probs, classes
+        np.savez(cache, key=np.array(key), rows=row_keys(examples), probs=probs, composed=composed,
+                 classes=np.array(classes))
+    return probs, composed, classes
 
 
 def read_fold(train: Sequence[Example], test: Sequence[Example], encoder: Encoder, params: Params,
-              classes: Sequence[str]) -> np.ndarray:
+              classes: Sequence[str], composer: Composer | None = None) -> tuple[np.ndarray, np.ndarray]:
     """P(label | text) of the `test` examples, columns in `classes` order, from a model fitted
-    on `train` only (one fold of a cross-validation, whatever made the folds)."""
-    fitted = fit(train, encoder, params)
+    on `train` only (one fold of a cross-validation, whatever made the folds); with a `composer`,
+    fitted on the follow-ups composed too, and each test follow-up read composed as well (NaN rows
+    for the others)."""
+    fitted = fit(composer.extended(train) if composer else train, encoder, params)
     clf = Classifier(fitted.classes, LexicalFeatures({f: i for i, f in enumerate(fitted.vocabulary)}, fitted.idf),
                      fitted.w_lex, fitted.w_emb, fitted.bias, {})
     cols = [list(classes).index(c) for c in fitted.classes]
     probs = np.zeros((len(test), len(classes)), dtype=np.float32)
+    composed = np.full_like(probs, np.nan)
     for row, e in enumerate(test):
         folded = fold(e.text)
         probs[row, cols] = clf.probabilities(folded, encoder.encode(folded))
-    return probs
+        if composer and (c := composer(e)) is not None:
+            composed[row] = 0.0
+            folded = fold(c.text)
+            composed[row, cols] = clf.probabilities(folded, encoder.encode(folded))
+    return probs, composed
 
 
 def in_conversation(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
-                    context: ContextPrior,
-                    held_out: Mapping[str, ContextPrior] | None = None) -> tuple[np.ndarray, list[dict[str, str]]]:
+                    context: ContextPrior, held_out: Mapping[str, ContextPrior] | None = None,
+                    composed: np.ndarray | None = None) -> tuple[np.ndarray, list[dict[str, str]]]:
     """Held-out readings of follow-ups (examples written after a topic) as the dialogue reads
-    them: with the conversation's prior, and a topic named in its counterpart of the subject.
-    `held_out` gives a writer's follow-ups the prior whose transitions were learned without them."""
+    them: with the conversation's prior, their reading after the last topic's title mixed in
+    (`composed`, at config/matching.yml's weight), and a topic named in its counterpart of the
+    subject. `held_out` gives a writer's follow-ups the prior whose transitions were learned without them."""
     priors: list[dict[str, float] | None] = []
     for e in examples:
         subject = follow_up_subject(e, context)
         priors.append((held_out or {}).get(e.writer, context).prior(e.context, subject, e.text) if subject else None)
-    return with_priors(probs, classes, priors), [as_shown(e, classes, context) for e in examples]
+    return (with_priors(probs, classes, priors, composed, context.cfg.composed_weight),
+            [as_shown(e, classes, context) for e in examples])
 
 
 def as_shown(e: Example, classes: Sequence[str], context: ContextPrior) -> dict[str, str]:
@@ -305,11 +349,13 @@ def learn_transitions(probs: np.ndarray, classes: Sequence[str], examples: Seque
 
 
 def conversation_readings(probs: np.ndarray, classes: Sequence[str], examples: Sequence[Example],
-                          context: ContextPrior) -> tuple[np.ndarray, list[dict[str, str]], dict[str, dict[str, float]]]:
+                          context: ContextPrior, composed: np.ndarray | None = None
+                          ) -> tuple[np.ndarray, list[dict[str, str]], dict[str, dict[str, float]]]:
     """Held-out readings with follow-ups read in their conversation, each follow-up writer's
-    through transitions learned without them; and the transitions learned from every writer."""
+    through transitions learned without them (on the readings alone) and mixed with its reading
+    after the last topic's title; and the transitions learned from every writer."""
     transitions, held = learn_transitions(probs, classes, examples, context)
-    probs, relabel = in_conversation(probs, classes, examples, context, held)
+    probs, relabel = in_conversation(probs, classes, examples, context, held, composed)
     return probs, relabel, transitions
 
 

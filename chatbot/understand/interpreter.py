@@ -18,8 +18,9 @@ RANKING_SIZE = 8
 
 
 def in_context(message: str, topic_title: str) -> str:
-    """A reply as the red-flag detector reads it after a topic: "I'd rather end it" after
-    "Outlook and survival" is another message than on its own. Training composes the same."""
+    """A reply as it reads after a topic: "I'd rather end it" after "Outlook and survival", or
+    "does it hurt?" after "Radiotherapy", is another message than on its own. Training composes
+    the same (the red-flag bank's context replies, and every topic follow-up)."""
     return f"{topic_title}: {message}"
 
 
@@ -28,10 +29,25 @@ def with_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str,
     the message alone reads as out of domain: that is judged from its own words only. Training's
     bar search reads follow-ups through this too (log-probabilities serve as logits)."""
     alone = softmax(logits)
-    ood = index.get(OUT_OF_DOMAIN)
-    if not prior or int(alone.argmax()) == ood:
+    if not prior or reads_out_of_domain(alone, index):
         return alone
     return softmax(add_prior(logits, index, prior))
+
+
+def reads_out_of_domain(alone: np.ndarray, index: Mapping[str, int]) -> bool:
+    """Whether a message read alone is most likely out of domain: then nothing of the
+    conversation (neither its prior nor the last topic's title) changes its reading."""
+    ood = index.get(OUT_OF_DOMAIN)
+    return ood is not None and int(alone.argmax()) == ood
+
+
+def mixed(probs: np.ndarray, composed: np.ndarray, weight: float) -> np.ndarray:
+    """A follow-up's reading (alone, with the conversation's prior) mixed geometrically with its
+    reading after the last topic's title: the encoder sees "it" next to what "it" was."""
+    if weight <= 0.0:
+        return probs
+    logp = (1.0 - weight) * np.log(np.maximum(probs, 1e-12)) + weight * np.log(np.maximum(composed, 1e-12))
+    return softmax(logp)
 
 
 def add_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str, float]) -> np.ndarray:
@@ -67,20 +83,27 @@ class Interpreter:
     def labels(self) -> tuple[str, ...]:
         return self.classifier.classes
 
-    def probabilities(self, text: str, prior: Mapping[str, float] | None = None) -> np.ndarray:
-        """P(label | message[, the conversation's prior]) over every label, in `labels` order."""
+    def probabilities(self, text: str, prior: Mapping[str, float] | None = None,
+                      context_title: str | None = None) -> np.ndarray:
+        """P(label | message[, the conversation's prior and last topic]) over every label, in `labels` order."""
         folded = fold(text)
-        return self._topics(folded, self.encoder.encode(folded), prior)
+        return self._topics(folded, self.encoder.encode(folded), prior, self._after(folded, context_title))
 
-    def _urgency(self, folded: str, vector: np.ndarray, context_title: str | None = None) -> tuple[float, str | None]:
-        """P(urgent) and its likeliest kind; read alone and, after a topic, in its light too
-        (the higher counts: recall first)."""
-        alone = self._urgency_of(folded, vector)
+    def _after(self, folded: str, context_title: str | None) -> tuple[str, np.ndarray] | None:
+        """The message composed with the last topic's title, and its vector (read for topics and red flags)."""
         if not context_title:
-            return alone
+            return None
         composed = fold(in_context(folded, context_title))
-        read = self._urgency_of(composed, self.encoder.encode(composed))
-        return max(alone, read, key=lambda u: u[0])
+        return composed, self.encoder.encode(composed)
+
+    def _urgency(self, folded: str, vector: np.ndarray,
+                 after: tuple[str, np.ndarray] | None = None) -> tuple[float, str | None]:
+        """P(urgent) and its likeliest kind; read alone and, after a topic (`after`: the message
+        composed with its title, and its vector), in its light too (the higher counts: recall first)."""
+        alone = self._urgency_of(folded, vector)
+        if after is None:
+            return alone
+        return max(alone, self._urgency_of(*after), key=lambda u: u[0])
 
     def _urgency_of(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
         p = softmax(self.redflags.logits(folded, vector))
@@ -91,8 +114,14 @@ class Interpreter:
             p[calm] = -1.0
         return urgent, self.redflags.classes[int(p.argmax())].removeprefix(URGENT_PREFIX)
 
-    def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None) -> np.ndarray:
-        return with_prior(self.classifier.logits(folded, vector), self._index, prior)
+    def _topics(self, folded: str, vector: np.ndarray, prior: Mapping[str, float] | None,
+                after: tuple[str, np.ndarray] | None = None) -> np.ndarray:
+        logits = self.classifier.logits(folded, vector)
+        probs = with_prior(logits, self._index, prior)
+        weight = float(self.classifier.meta.get("composed_weight", 0.0))   # 0 for a model trained without
+        if after is None or weight <= 0 or reads_out_of_domain(softmax(logits), self._index):
+            return probs
+        return mixed(probs, softmax(self.classifier.logits(*after)), weight)
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
                   context: str | None = None, context_title: str | None = None) -> Interpretation:
@@ -101,9 +130,10 @@ class Interpreter:
         the red-flag detector reads the message after `context_title` too."""
         folded = fold(text)
         vector = self.encoder.encode(folded)
-        probs = self._topics(folded, vector, prior)
+        after = self._after(folded, context_title)
+        probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        urgency, category = self._urgency(folded, vector, context_title)
+        urgency, category = self._urgency(folded, vector, after)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category)
