@@ -285,7 +285,8 @@ class Dialogue:
         total = sum(weights.values())
         pick = max(options, key=lambda o: weights[o])
         if total > 0 and weights[pick] / total >= self.cfg.selection_threshold \
-                and weights[pick] >= self.bars.option * self.cfg.selection_option_share:
+                and weights[pick] >= self.bars.option * self.cfg.selection_option_share \
+                and weights[pick] >= interp.best.probability * self.cfg.selection_best_share:
             return pick
         return None
 

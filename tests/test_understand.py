@@ -343,3 +343,16 @@ def test_follow_ups_are_learned_after_their_topics_title_as_well_as_alone() -> N
     assert extended[:3] == [follow, alone, after_hello]
     assert [e.text for e in extended[3:]] == [in_context("does it hurt?", k.answers["radiotherapy"].title)]
     assert extended[3].label == "side_effects" and extended[3].writer == "w"
+
+
+def test_a_reply_to_did_you_mean_picks_an_option_by_its_words_only_when_they_read_as_it(engine: Engine) -> None:
+    """After "Did you mean hello or thank you?", words that read as something else ("it's about
+    my mum's treatment") pick neither option, however the two options share what little is
+    left; words that lean to an option still pick it."""
+    dialogue = engine.dialogue
+    norm = dialogue.normalizer.normalize("it's about my mum's treatment")
+    elsewhere = _reading(("gap:results_personal", 0.42), ("surgery", 0.15), ("thanks", 0.04), ("greeting", 0.01))
+    assert dialogue._select(norm, elsewhere, ("greeting", "thanks")) is None
+    norm = dialogue.normalizer.normalize("the cutting one")
+    leaning = _reading(("amputation", 0.30), ("surgery", 0.25), ("radiotherapy", 0.02))
+    assert dialogue._select(norm, leaning, ("surgery", "radiotherapy")) == "surgery"

@@ -248,7 +248,7 @@ def _load_lexicon(r: _Reader, path: Path) -> Lexicon:
 def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     doc = r.mapping(path, r.load(path), "the matching file") or LineDict()
     spec: dict[str, tuple[float, float]] = {
-        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "counterpart_weight": (0, 10), "composed_weight": (0, 1), "selection_threshold": (0, 1), "selection_option_share": (0, 1), "yes_no_extra_words": (0, 10),
+        "max_options": (2, 5), "context_weight": (0, 10), "subject_weight": (0, 10), "counterpart_weight": (0, 10), "composed_weight": (0, 1), "selection_threshold": (0, 1), "selection_option_share": (0, 1), "selection_best_share": (0, 1), "yes_no_extra_words": (0, 10),
         "max_wrong_answers": (0, 0.5), "max_out_of_domain_answers": (0, 0.5),
         "wrong_answer_cost": (1, 100), "clarify_cost": (0, 1),
         "typo_cutoff": (50, 100), "typo_min_length": (3, 10), "typo_vowel_ratio": (0, 100),

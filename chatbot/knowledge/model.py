@@ -147,6 +147,7 @@ class MatchingConfig:
     composed_weight: float         # a follow-up's reading after the last topic's title, mixed with its reading alone
     selection_threshold: float
     selection_option_share: float  # a reply picking an option by its words needs this share of the option bar
+    selection_best_share: float    # ...and this share of its own best reading
     yes_no_extra_words: int        # words after a yes or no that still make it an answer ("no thanks, I'm fine")
     max_wrong_answers: float
     max_out_of_domain_answers: float
