@@ -20,7 +20,7 @@ honest, so these are the bars.
 
 A full run keeps its readings in .cache/finetune_cv.npz; --from-readings chooses the bars and
 transitions again from them (after a change of config/matching.yml or config/safety.yml) in
-about 4 minutes (the rules pass and the bar searches), refusing readings made on other examples,
+about 8 minutes (the rules pass and the bar searches), refusing readings made on other examples,
 red flags, recipe or folds.
 """
 

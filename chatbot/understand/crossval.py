@@ -116,8 +116,7 @@ def with_priors(probs: np.ndarray, classes: Sequence[str],
     for row, prior in enumerate(priors):
         if prior:
             out[row] = with_prior(as_logits(probs[row]), index, prior)
-        if composed is not None and weight > 0 and not np.isnan(composed[row, 0]) \
-                and not reads_out_of_domain(probs[row], index):
+        if composed is not None and not np.isnan(composed[row, 0]) and not reads_out_of_domain(probs[row], index):
             out[row] = mixed(out[row], composed[row], weight)
     return out
 

@@ -35,8 +35,9 @@ def with_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str,
 
 
 def reads_out_of_domain(alone: np.ndarray, index: Mapping[str, int]) -> bool:
-    """Whether a message read alone is most likely out of domain: then nothing of the
-    conversation (neither its prior nor the last topic's title) changes its reading."""
+    """Whether a message read alone (its probabilities or its logits: the argmax is the same)
+    is most likely out of domain: then nothing of the conversation (neither its prior nor the
+    last topic's title) changes its reading."""
     ood = index.get(OUT_OF_DOMAIN)
     return ood is not None and int(alone.argmax()) == ood
 
@@ -119,7 +120,7 @@ class Interpreter:
         logits = self.classifier.logits(folded, vector)
         probs = with_prior(logits, self._index, prior)
         weight = float(self.classifier.meta.get("composed_weight", 0.0))   # 0 for a model trained without
-        if after is None or weight <= 0 or reads_out_of_domain(softmax(logits), self._index):
+        if after is None or weight <= 0 or reads_out_of_domain(logits, self._index):
             return probs
         return mixed(probs, softmax(self.classifier.logits(*after)), weight)
 
