@@ -31,3 +31,20 @@ def test_eval_agrees_with_the_shared_scorer(tmp_path: Path) -> None:
     assert {k: ours["metrics"][k] for k in shared} == {k: theirs["metrics"][k] for k in shared}
     page = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "<svg" in page and "Confusion matrix" in page
+
+
+def test_a_writers_rows_that_repeat_a_measured_message_are_not_imported_for_training(tmp_path: Path) -> None:
+    """Never copy dev or evaluation questions into intents/: a row that repeats a frozen
+    message (in any case or punctuation) is dropped; the others are kept."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import import_writer
+
+    frozen = tmp_path / "frozen_eval.jsonl"
+    frozen.write_text(json.dumps({"id": "x-1", "text": "Thanks, bye!", "expect": "goodbye"}) + "\n", encoding="utf-8")
+    seen = import_writer.measured((frozen, tmp_path / "absent.jsonl"))
+    rows = [{"text": "thanks bye", "label": "goodbye"}, {"text": "THANKS... BYE", "label": "goodbye"},
+            {"text": "thanks, bye for now", "label": "goodbye"}]
+    assert [r["text"] for r in import_writer.unmeasured(rows, seen)] == ["thanks, bye for now"]
+    # The real measured sets are read (the frozen ones ship with the repository).
+    assert import_writer.words(json.loads((ROOT / "bench/data/frozen_eval.jsonl").read_text(
+        encoding="utf-8").splitlines()[0])["text"]) in import_writer.measured()

@@ -11,7 +11,9 @@
              "category" for red-flag conversations), in the shared scorer's format: appended to
              bench/data/tuning_dialogues.jsonl, or with --eval to bench/data/frozen_dialogues.jsonl.
 
-Frozen files are never trained or tuned on: they only measure.
+Frozen files are never trained or tuned on: they only measure. Training rows that repeat a
+message of the dev set or of a frozen set (compared as lowercase words) are dropped, so that
+neither is ever copied into intents/.
 
     .venv/bin/python tools/import_writer.py WRITER rows.jsonl [--kind topics|redflags|dialogues] [--eval]
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,32 @@ from chatbot.understand.interpretation import label_kind  # noqa: E402
 STYLES = {"plain", "lay", "typo", "terse", "emotional", "carer", "clinician", "long", "formal", "second_language"}
 CATEGORIES = {"emergency", "infection", "crisis", "overdose", "abuse"}
 DATA = ROOT / "bench" / "data"
+MEASURED = (ROOT.parent / "shared" / "data" / "dev_set.jsonl", DATA / "frozen_eval.jsonl",
+            DATA / "frozen_dialogues.jsonl", DATA / "frozen_safety.jsonl")
+
+
+def words(text: str) -> str:
+    """A message as compared with the measured ones: "Thanks, bye!" repeats "thanks bye"."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def measured(files: tuple[Path, ...] = MEASURED) -> set[str]:
+    """Every message of the dev set and the frozen sets (those present), as `words` compares them."""
+    seen = set()
+    for path in files:
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    seen.add(words(str(json.loads(line).get("text", ""))))
+    return seen
+
+
+def unmeasured(rows: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
+    """The rows a model may learn: none that repeats a message it is measured on."""
+    kept = [r for r in rows if words(r["text"]) not in seen]
+    if len(kept) < len(rows):
+        print(f"dropped {len(rows) - len(kept)} rows that repeat a dev or frozen message", file=sys.stderr)
+    return kept
 
 
 def rows_of(path: Path) -> list[dict[str, Any]]:
@@ -72,6 +101,8 @@ def main() -> int:
     k = knowledge.load(ROOT)
     known = {*k.answers, *(corpus.GAP_PREFIX + g.id for g in k.gaps), corpus.OUT_OF_DOMAIN}
     rows = rows_of(args.rows)
+    if args.kind != "dialogues" and not args.eval:
+        rows = unmeasured(rows, measured())
     w = args.writer
     if args.kind == "topics":
         good = [r for r in rows if r.get("label") in known]
