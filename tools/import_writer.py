@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from chatbot import knowledge  # noqa: E402
+from chatbot.evaluate import load_items  # noqa: E402
+from chatbot.normalize import fold  # noqa: E402
 from chatbot.understand import corpus  # noqa: E402
 from chatbot.understand.interpretation import label_kind  # noqa: E402
 
@@ -42,19 +44,14 @@ MEASURED = (ROOT.parent / "shared" / "data" / "dev_set.jsonl", DATA / "frozen_ev
 
 
 def words(text: str) -> str:
-    """A message as compared with the measured ones: "Thanks, bye!" repeats "thanks bye"."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    """A message as compared with the measured ones, folded as the bot reads it: "Thanks, bye!"
+    repeats "thanks bye"."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
 
 
 def measured(files: tuple[Path, ...] = MEASURED) -> set[str]:
     """Every message of the dev set and the frozen sets (those present), as `words` compares them."""
-    seen = set()
-    for path in files:
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    seen.add(words(str(json.loads(line).get("text", ""))))
-    return seen
+    return {words(item.text) for path in files if path.exists() for item in load_items(path)}
 
 
 def unmeasured(rows: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
