@@ -12,6 +12,7 @@ from .decide import Bars, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .normalize import Normalized, Normalizer, fold
 from .records import evolve
+from .redact import Redactor
 from .reply import Option, Reply, SourceRef
 from .safety import SafetyChecker, SafetyHit
 from .understand import Interpretation, Interpreter
@@ -34,12 +35,14 @@ class State:
     turns: int = 0
     subject: str | None = None          # the group of the last topic: sarcoma in general, or mesenchymoma
     about: About = "self"               # who the conversation is about: the person, or someone they care for
+    previous: str = ""                  # the person's last message, redacted: red flags are read after it too
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready data, for session stores."""
         return {"last_intent": self.last_intent, "pending_options": list(self.pending_options),
                 "pending_confirm": self.pending_confirm, "disclaimer_shown": self.disclaimer_shown,
-                "audience": self.audience, "turns": self.turns, "subject": self.subject, "about": self.about}
+                "audience": self.audience, "turns": self.turns, "subject": self.subject, "about": self.about,
+                "previous": self.previous}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> "State":
@@ -53,7 +56,8 @@ class State:
                    audience="professional" if audience == "professional" else "patient",
                    turns=int(data.get("turns") or 0),  # type: ignore[call-overload]
                    subject=_opt_str(data.get("subject")),
-                   about="other" if data.get("about") == "other" else "self")
+                   about="other" if data.get("about") == "other" else "self",
+                   previous=str(data.get("previous") or ""))
 
 
 def _opt_str(value: object) -> str | None:
@@ -64,8 +68,9 @@ class Dialogue:
     """The turn-by-turn policy; pure: (state, text) -> (reply, new state)."""
 
     def __init__(self, knowledge: Knowledge, normalizer: Normalizer, interpreter: Interpreter,
-                 safety: SafetyChecker) -> None:
+                 safety: SafetyChecker, redactor: Redactor) -> None:
         self.k = knowledge
+        self.redactor = redactor
         self.normalizer = normalizer
         self.interpreter = interpreter
         self.safety = safety
@@ -90,6 +95,15 @@ class Dialogue:
     # ------------------------------------------------------------------ the turn
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
         """One turn. Never raises for any input; every path returns a Reply."""
+        reply, state = self._respond(state, text)
+        # The next message's red flags are read after this one (config/safety.yml), kept
+        # redacted: the state may be stored.
+        keep = self.k.safety.read_after_previous and (reply.kind != "safety" or self.k.safety.read_after_urgent)
+        previous = self.redactor.redact(text[: self.k.settings.max_message_chars]) \
+            if keep and isinstance(text, str) else ""
+        return reply, evolve(state, previous=previous)
+
+    def _respond(self, state: State, text: object) -> tuple[Reply, State]:
         state = evolve(state, turns=state.turns + 1)
         if not isinstance(text, str):
             return self._finish(state, self._fallback(self.k.message("not_text")))
@@ -184,7 +198,7 @@ class Dialogue:
         topics of its subject are more likely (never whether the message is about our domain)."""
         last = self.k.answers.get(state.last_intent or "")
         return self.interpreter.interpret(text, self._prior(state, text), context=state.last_intent,
-                                          context_title=last.title if last else None)
+                                          context_title=last.title if last else None, previous=state.previous)
 
     def _prior(self, state: State, text: str = "") -> dict[str, float]:
         return self.context.prior(state.last_intent, state.subject, text, self.cfg)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import knowledge as knowledge_mod
+from . import redact
 from .dialogue import AUDIENCES, Audience, Dialogue, State
 from .errors import ContentError, InputError, Problem
 from .knowledge import Knowledge
@@ -48,7 +49,8 @@ class Engine:
             # Another content tree than the model was trained on: its topics could never be answered.
             raise ContentError([Problem("intents/", None, f"the trained model does not know the topic(s) "
                                         f"{', '.join(unknown[:5])}", "retrain it on this content: make model")])
-        self.dialogue = Dialogue(knowledge, self.normalizer, self.interpreter, SafetyChecker(knowledge.safety))
+        self.dialogue = Dialogue(knowledge, self.normalizer, self.interpreter, SafetyChecker(knowledge.safety),
+                                 redact.default())
 
     @classmethod
     def load(cls, root: Path | str | None = None, config: Path | str | None = None) -> "Engine":

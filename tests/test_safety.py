@@ -8,9 +8,15 @@ readable backstop) still alarm on none of them."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 import pytest
 
+from chatbot import redact
+from chatbot.dialogue import Dialogue, State
 from chatbot.engine import Engine
+from chatbot.safety import SafetyChecker
 
 from .conftest import load_data
 
@@ -54,3 +60,23 @@ def test_safety_reply_comes_before_the_disclaimer(engine: Engine) -> None:
     reply = engine.session().send("my dad has collapsed and won't wake up")
     assert reply.kind == "safety"
     assert reply.text.startswith("This could be a medical emergency. Call 999 now, or go to A&E.")
+
+
+def test_previous_message_is_kept_redacted(engine: Engine) -> None:
+    """The next message's red flags are read after this one, and the state may be stored."""
+    _, state = engine.respond(State(), "my dad John Smith has sarcoma, call me on 07700 900123")
+    stored = json.dumps(state.to_dict())
+    assert "my dad" in state.previous and "07700" not in stored and "Smith" not in stored
+    assert State.from_dict(json.loads(stored)) == state
+
+
+def test_previous_message_is_not_read_when_switched_off(engine: Engine) -> None:
+    """config/safety.yml can turn the reading after the previous message off (bench/safety.py compares)."""
+    k = engine.knowledge
+    off = Dialogue(replace(k, safety=replace(k.safety, read_after_previous=False)), engine.normalizer,
+                   engine.interpreter, SafetyChecker(k.safety), redact.default())
+    _, state = off.respond(State(), "my brother can't accept that it's incurable")
+    assert state.previous == ""
+    assert off.respond(state, "i found a note")[0].kind != "safety"
+    assert engine.respond(engine.respond(State(), "my brother can't accept that it's incurable")[1],
+                          "i found a note")[0].kind == "safety"

@@ -3,6 +3,7 @@ type, and the policy's decision does what its bars say."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from chatbot.errors import ContentError
 from chatbot.understand import Interpretation, Interpreter, Reading, corpus
 from chatbot.understand.classifier import Classifier
 from chatbot.understand.encoder import MODEL_DIR, OnnxEncoder, StaticEncoder
-from chatbot.understand.interpreter import in_context
+from chatbot.understand.interpreter import after_message, as_read, in_context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -356,3 +357,19 @@ def test_a_reply_to_did_you_mean_picks_an_option_by_its_words_only_when_they_rea
     norm = dialogue.normalizer.normalize("the cutting one")
     leaning = _reading(("amputation", 0.30), ("surgery", 0.25), ("radiotherapy", 0.02))
     assert dialogue._select(norm, leaning, ("surgery", "radiotherapy")) == "surgery"
+
+
+def test_red_flags_written_after_a_message_are_learned_after_it(tmp_path: Path) -> None:
+    """A pair's second message is stored with the first, and training reads it as a turn does."""
+    path = tmp_path / "P0.yml"
+    corpus.write_writer_file(path, [("some are missing", "urgent:overdose", "terse", "", (),
+                                     'my toddler was in my bag, where I keep my "strong" tablets'),
+                                    ("some are missing", "calm", "terse")], "test")
+    examples, problems = corpus.read_writer(tmp_path, path, "P0")
+    assert not problems
+    pair = next(e for e in examples if e.previous)
+    assert pair.previous == 'my toddler was in my bag, where I keep my "strong" tablets'
+    assert as_read(pair, {}).text == after_message("some are missing", pair.previous)
+    alone = next(e for e in examples if not e.previous)
+    assert as_read(alone, {}) == alone
+    assert corpus.fingerprint([pair]) != corpus.fingerprint([replace(pair, previous="")])

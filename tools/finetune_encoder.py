@@ -48,7 +48,7 @@ from chatbot.understand import corpus  # noqa: E402
 from chatbot.understand.corpus import Example  # noqa: E402
 from chatbot.understand.features import fold  # noqa: E402
 from chatbot.understand.encoder import MODEL_DIR  # noqa: E402
-from chatbot.understand.interpreter import in_context  # noqa: E402
+from chatbot.understand.interpreter import as_read  # noqa: E402
 
 # What the shipped encoder was fine-tuned on, and the bars chosen by grouped cross-validation
 # in which each fold's encoder was fine-tuned without the held-out writers (bench/finetune_cv.py).
@@ -190,7 +190,7 @@ def training_data(root: Path = ROOT) -> tuple[list[Example], list[Example]]:
     if problems or more:
         raise SystemExit("\n".join(str(p) for p in [*problems, *more]))
     titles = {i: a.title for i, a in knowledge.load(root).answers.items()}
-    flags = [replace(e, text=in_context(e.text, titles[e.context])) if e.context in titles else e for e in flags]
+    flags = [as_read(e, titles) for e in flags]
     return topics, flags
 
 

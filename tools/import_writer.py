@@ -3,10 +3,11 @@
   topics     rows {"text", "label", "style"[, "context"]}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
              entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
              the shared scorer's format (a gap or out_of_domain label expects "fallback").
-  redflags   rows {"text", "urgent", "category", "style", "person"[, "context"]}:
+  redflags   rows {"text", "urgent", "category", "style", "person"[, "context" | "previous"]}:
              intents/redflags/WRITER.yml (labels urgent:<category> and calm), or with a "context"
-             topic (replies to that answer) intents/redflags/context/WRITER.yml; with --eval,
-             bench/data/frozen_safety.jsonl.
+             topic (replies to that answer) intents/redflags/context/WRITER.yml, or with the
+             person's "previous" message (read after it) intents/redflags/after/WRITER.yml; with
+             --eval, bench/data/frozen_safety.jsonl.
   dialogues  turns {"dialogue", "turn", "text", "expect", "alt", "style"} (or "urgent" and
              "category" for red-flag conversations), in the shared scorer's format: appended to
              bench/data/tuning_dialogues.jsonl, or with --eval to bench/data/frozen_dialogues.jsonl.
@@ -128,13 +129,16 @@ def main() -> int:
                  "category": r.get("category") if r["urgent"] else "none", "style": r["style"],
                  "person": r.get("person", ""), "writer": w} for n, r in enumerate(good, 1)])
             return 0
-        # Replies written to a topic the bot had just answered carry it ("context"): the
-        # detector learns them as it reads them, after that topic.
+        # Replies written to a topic the bot had just answered carry it ("context"), messages
+        # written after the person's own previous one carry that ("previous"): the detector
+        # learns them as it reads them, after that topic or that message.
         contextual = any(r.get("context") for r in good)
-        path = ROOT / "intents" / "redflags" / ("context" if contextual else "") / f"{w}.yml"
+        after = not contextual and any(r.get("previous") for r in good)
+        path = ROOT / "intents" / "redflags" / ("context" if contextual else "after" if after else "") / f"{w}.yml"
         triples = [(r["text"], corpus.URGENT_PREFIX + r["category"] if r["urgent"] else corpus.CALM, r["style"],
-                    *([str(r["context"])] if contextual else [])) for r in good
-                   if not contextual or r.get("context") in k.answers]
+                    *([str(r["context"])] if contextual else ["", (), str(r["previous"])] if after else []))
+                   for r in good if (not contextual or r.get("context") in k.answers)
+                   and (not after or str(r.get("previous") or "").strip())]
     else:
         records = []
         for n, r in enumerate(rows, 1):

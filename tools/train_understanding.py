@@ -25,7 +25,7 @@ from chatbot.errors import Problem  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.classifier import CLASSIFIER_FILE, REDFLAG_FILE  # noqa: E402
 from chatbot.understand.encoder import ENCODERS, MODEL_DIR, Encoder, load_encoder  # noqa: E402
-from chatbot.understand.interpreter import in_context  # noqa: E402
+from chatbot.understand.interpreter import as_read  # noqa: E402
 from chatbot.understand.train import Params, fit, save  # noqa: E402
 
 if TYPE_CHECKING:
@@ -154,8 +154,8 @@ def train_redflags(encoder: Encoder, params: Params, encoder_name: str) -> int:
         return 1
     fingerprint = corpus.fingerprint(examples)
     raw = examples
-    # A reply to a topic is learned as the detector reads it at run time: after the topic's title.
-    examples = [replace(e, text=in_context(e.text, titles[e.context])) if e.context else e for e in examples]
+    # Learned as the detector reads it at run time: after the topic's title, or the previous message.
+    examples = [as_read(e, titles) for e in examples]
     urgent = np.array([e.label.startswith(corpus.URGENT_PREFIX) for e in examples])
     tuned = fine_tuned_safety_bars(fingerprint) if encoder_name == "minilm" else None
     if tuned is not None:

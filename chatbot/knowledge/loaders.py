@@ -267,10 +267,16 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
     detector = doc.get("detector")
     if not isinstance(detector, LineDict):
         detector = LineDict()
-    r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms"},
+    r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms", "read_after_previous", "read_after_urgent"},
            {"max_false_alarms", "max_urgent_false_alarms"}, "safety: detector")
     limits = [r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
               for k in ("max_false_alarms", "max_urgent_false_alarms")]
+    flags = []
+    for key in ("read_after_previous", "read_after_urgent"):
+        value = detector.get(key, SafetyConfig.__dataclass_fields__[key].default)
+        if not isinstance(value, bool):
+            r.error(path, detector, key, f"safety: detector: {key} must be true or false", f"write `{key}: true`")
+        flags.append(bool(value))
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for needed in SAFETY_MESSAGES:
         if needed not in messages:
@@ -297,7 +303,7 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
         rules.append(SafetyRule(r.text(path, node, "id", what), category, tuple(groups),
                                 bool(node.get("always", False)), messages.get(category, "")))
     return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
-                        r.patterns(path, doc, "personal", "safety"), messages, *limits)
+                        r.patterns(path, doc, "personal", "safety"), messages, limits[0], limits[1], flags[0], flags[1])
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:

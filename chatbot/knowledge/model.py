@@ -185,6 +185,10 @@ class SafetyConfig:
     # messages alarmed: any safety reply, and the full urgent reply.
     max_false_alarms: float = 0.01
     max_urgent_false_alarms: float = 0.002
+    # Whether the detector also reads a message after the person's previous one, and whether
+    # still after a previous one that got urgent help.
+    read_after_previous: bool = True
+    read_after_urgent: bool = True
 
 
 @dataclass(frozen=True)

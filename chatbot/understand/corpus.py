@@ -9,6 +9,7 @@ or `out_of_domain`.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -34,6 +35,7 @@ class Example:
     style: str = ""
     context: str = ""       # the topic the bot had just answered, for messages read in context
     accepted: tuple[str, ...] = ()   # other labels an adjudicator also judged right (`metadata: accepted:`)
+    previous: str = ""      # the person's own message just before, for red flags read after it
 
 
 def read(root: Path) -> tuple[list[Example], list[Problem]]:
@@ -46,8 +48,9 @@ def read(root: Path) -> tuple[list[Example], list[Problem]]:
 
 def read_redflags(root: Path) -> tuple[list[Example], list[Problem]]:
     """The red-flag detector's data: the bank of urgent messages and calm look-alikes
-    (`intents/redflags/`, and `intents/redflags/context/` for replies to a topic the bot had
-    just answered), plus every topic, gap and out-of-domain example as calm."""
+    (`intents/redflags/`, `intents/redflags/context/` for replies to a topic the bot had just
+    answered, and `intents/redflags/after/` for messages read after the person's previous one),
+    plus every topic, gap and out-of-domain example as calm."""
     bank, problems = _read_files(root, [(p, p.stem) for p in _bank_files(root)])
     topics, more = read(root)
     return bank + [Example(e.text, CALM, e.writer, e.style) for e in topics], problems + more
@@ -66,7 +69,8 @@ def bank_writers(root: Path) -> set[str]:
 
 def _bank_files(root: Path) -> list[Path]:
     folder = root / "intents" / "redflags"
-    return sorted(folder.glob("*.yml")) + sorted((folder / "context").glob("*.yml"))
+    return [*sorted(folder.glob("*.yml")), *sorted((folder / "context").glob("*.yml")),
+            *sorted((folder / "after").glob("*.yml"))]
 
 
 def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example], list[Problem]]:
@@ -95,6 +99,7 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
                 continue
             style = str(meta.get("style", "")) if isinstance(meta, dict) else ""
             context = str(meta.get("context", "")) if isinstance(meta, dict) else ""
+            previous = " ".join(str(meta.get("previous", "")).split()) if isinstance(meta, dict) else ""
             accepted = meta.get("accepted", []) if isinstance(meta, dict) else []
             if not isinstance(accepted, list) or not all(isinstance(a, str) for a in accepted):
                 problems.append(Problem(shown, None, f"entry {n} ({label}): `accepted:` is not a list of labels",
@@ -103,7 +108,7 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
             for line in block.splitlines():
                 line = line.strip()
                 if line.startswith("- ") and line[2:].strip():
-                    examples.append(Example(line[2:].strip(), label, writer, style, context, tuple(accepted)))
+                    examples.append(Example(line[2:].strip(), label, writer, style, context, tuple(accepted), previous))
     return examples, problems
 
 
@@ -118,30 +123,33 @@ def fingerprint(examples: Iterable[Example], accepted: bool = True) -> str:
     readings do not depend on the accepted alternatives (only bars and transitions judged on
     them do), so readings are keyed with `accepted=False`."""
     digest = hashlib.sha256()
-    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context, e.accepted)):
-        extra = (f"\t{e.context}" if e.context else "") + (f"\t{','.join(e.accepted)}" if accepted and e.accepted else "")
+    for e in sorted(examples, key=lambda e: (e.label, e.text, e.writer, e.context, e.accepted, e.previous)):
+        extra = (f"\t{e.context}" if e.context else "") + (f"\t{','.join(e.accepted)}" if accepted and e.accepted else "") \
+            + (f"\tafter\t{e.previous}" if e.previous else "")
         digest.update((f"{e.label}\t{e.text}\t{e.writer}" + extra + "\n").encode())
     return digest.hexdigest()[:16]
 
 
 def write_writer_file(path: Path, rows: Iterable[tuple[Any, ...]], writer_note: str) -> int:
-    """Write one writer's (text, label, style[, context[, accepted]]) rows as Rasa NLU YAML, one
-    entry per label, style, context and accepted alternatives."""
-    grouped: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    """Write one writer's (text, label, style[, context[, accepted[, previous]]]) rows as Rasa NLU
+    YAML, one entry per label, style, context, accepted alternatives and previous message."""
+    grouped: dict[tuple[str, str, str, tuple[str, ...], str], list[str]] = {}
     for text, label, style, *rest in rows:
         text = " ".join(text.split())
         context = rest[0] if rest else ""
         accepted = tuple(rest[1]) if len(rest) > 1 else ()
+        previous = " ".join(rest[2].split()) if len(rest) > 2 else ""
         if text:
-            grouped.setdefault((label, style, context, accepted), []).append(text)
+            grouped.setdefault((label, style, context, accepted, previous), []).append(text)
     lines = ['version: "3.1"', f"# {writer_note}", "nlu:"]
-    for (label, style, context, accepted), texts in sorted(grouped.items()):
+    for (label, style, context, accepted, previous), texts in sorted(grouped.items()):
         lines.append(f"- intent: {label}")
-        if style or context or accepted:
+        if style or context or accepted or previous:
             lines.append("  metadata:")
             lines += [f"    style: {style}"] if style else []
             lines += [f"    context: {context}"] if context else []
             lines += [f"    accepted: [{', '.join(accepted)}]"] if accepted else []
+            lines += [f"    previous: {json.dumps(previous, ensure_ascii=False)}"] if previous else []
         lines.append("  examples: |")
         lines += [f"    - {t}" for t in dict.fromkeys(texts)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -165,7 +165,8 @@ def out_of_fold(examples: Sequence[Example], encoder: Encoder, params: Params = 
 def row_keys(examples: Sequence[Example]) -> np.ndarray:
     """Each example as a held-out reading depends on it: kept readings are found by these, so a
     writer's file rewritten in another order (new accepted labels regroup it) reads the same."""
-    return np.array([f"{e.label}\t{e.text}\t{e.writer}\t{e.context}" for e in examples])
+    return np.array([f"{e.label}\t{e.text}\t{e.writer}\t{e.context}" + (f"\t{e.previous}" if e.previous else "")
+                     for e in examples])
 
 
 def realigned(kept_rows: np.ndarray, examples: Sequence[Example]) -> np.ndarray | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -11,7 +11,7 @@ import numpy as np
 from .classifier import CLASSIFIER_FILE, REDFLAG_FILE, Classifier, softmax
 from .encoder import MODEL_DIR, Encoder, load_encoder
 from .features import fold
-from .corpus import CALM, OUT_OF_DOMAIN, URGENT_PREFIX
+from .corpus import CALM, OUT_OF_DOMAIN, URGENT_PREFIX, Example
 from .interpretation import Interpretation, Reading
 
 RANKING_SIZE = 8
@@ -49,6 +49,22 @@ def mixed(probs: np.ndarray, composed: np.ndarray, weight: float) -> np.ndarray:
         return probs
     logp = (1.0 - weight) * np.log(np.maximum(probs, 1e-12)) + weight * np.log(np.maximum(composed, 1e-12))
     return softmax(logp)
+
+
+def after_message(message: str, previous: str) -> str:
+    """A message as it reads after the person's own previous one: "he's 3 and the packet's
+    empty" is an emergency only after "my son got into my tablets"."""
+    return f"{previous} {message}"
+
+
+def as_read(example: Example, titles: Mapping[str, str]) -> Example:
+    """A red-flag example as the detector reads it at run time: after the topic's title (a reply
+    to that answer), or after the person's previous message. Training learns it so."""
+    if example.context in titles:
+        return replace(example, text=in_context(example.text, titles[example.context]))
+    if example.previous:
+        return replace(example, text=after_message(example.text, example.previous))
+    return example
 
 
 def add_prior(logits: np.ndarray, index: Mapping[str, int], prior: Mapping[str, float]) -> np.ndarray:
@@ -97,14 +113,18 @@ class Interpreter:
         composed = fold(in_context(folded, context_title))
         return composed, self.encoder.encode(composed)
 
-    def _urgency(self, folded: str, vector: np.ndarray,
-                 after: tuple[str, np.ndarray] | None = None) -> tuple[float, str | None]:
-        """P(urgent) and its likeliest kind; read alone and, after a topic (`after`: the message
-        composed with its title, and its vector), in its light too (the higher counts: recall first)."""
-        alone = self._urgency_of(folded, vector)
-        if after is None:
-            return alone
-        return max(alone, self._urgency_of(*after), key=lambda u: u[0])
+    def _urgency(self, folded: str, vector: np.ndarray, after: tuple[str, np.ndarray] | None = None,
+                 previous: str = "") -> tuple[float, str | None]:
+        """P(urgent) and its likeliest kind; read alone, after a topic (`after`: the message
+        composed with its title, and its vector) and after the person's previous message (the
+        highest counts: recall first)."""
+        readings = [self._urgency_of(folded, vector)]
+        if after is not None:
+            readings.append(self._urgency_of(*after))
+        if previous:
+            composed = fold(after_message(folded, previous))
+            readings.append(self._urgency_of(composed, self.encoder.encode(composed)))
+        return max(readings, key=lambda u: u[0])
 
     def _urgency_of(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
         p = softmax(self.redflags.logits(folded, vector))
@@ -125,16 +145,18 @@ class Interpreter:
         return mixed(probs, softmax(self.classifier.logits(*after)), weight)
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
-                  context: str | None = None, context_title: str | None = None) -> Interpretation:
+                  context: str | None = None, context_title: str | None = None,
+                  previous: str = "") -> Interpretation:
         """The message's labels, most probable first. `prior` adds log-odds to labels the
         conversation makes likely (the policy builds it from its state); `context` names it, and
-        the red-flag detector reads the message after `context_title` too."""
+        the red-flag detector reads the message after `context_title` and after the person's
+        `previous` message too (topics never read it: a new question is its own)."""
         folded = fold(text)
         vector = self.encoder.encode(folded)
         after = self._after(folded, context_title)
         probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        urgency, category = self._urgency(folded, vector, after)
+        urgency, category = self._urgency(folded, vector, after, previous)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category)
