@@ -17,8 +17,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dataclasses import replace  # noqa: E402
+
 from chatbot import evaluate as ev  # noqa: E402
+from chatbot import redact  # noqa: E402
+from chatbot.dialogue import Dialogue, State  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
+from chatbot.safety import SafetyChecker  # noqa: E402
+
+CONVERSATIONS = ROOT / "bench" / "data" / "tuning_dialogues.jsonl"
+
+
+def conversation_turns(engine: Engine, after_previous: bool) -> list[float]:
+    """ms per turn replaying the tuning conversations, with or without the red-flag detector's
+    reading after the person's previous message (a second encoding of a longer text)."""
+    k = replace(engine.knowledge, safety=replace(engine.knowledge.safety, read_after_previous=after_previous))
+    dialogue = Dialogue(k, engine.normalizer, engine.interpreter, SafetyChecker(k.safety), redact.default())
+    turns = ev.load_items(CONVERSATIONS)          # dialogues kept together, in turn order
+    lat: list[float] = []
+    states: dict[str, State] = {}
+    for it in turns:
+        start = time.perf_counter()
+        _, states[it.session] = dialogue.respond(states.get(it.session, State()), it.text)
+        lat.append((time.perf_counter() - start) * 1000)
+    return lat
 
 
 def pct(values: list[float], q: float) -> float:
@@ -43,6 +65,11 @@ def main() -> int:
             start = time.perf_counter()
             session.send(it.text)               # type: ignore[attr-defined]
             lat.append((time.perf_counter() - start) * 1000)
+    # Side by side, alternating, so that the machine's load falls on both alike.
+    conv: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(2):
+        for after in (True, False):
+            conv[after] += conversation_turns(engine, after)
     script = Path(sys.executable).parent / "sarcoma-chat"
     runs = []
     for _ in range(5):
@@ -53,6 +80,10 @@ def main() -> int:
     print(f"engine load:                     {load_s * 1000:.0f} ms")
     print(f"Session.send over the dev set:   {len(lat)} turns, p50 {pct(lat, 50):.2f} ms, "
           f"p99 {pct(lat, 99):.2f} ms, max {max(lat):.2f} ms, mean {statistics.mean(lat):.2f} ms")
+    for after, name in ((True, "as configured"), (False, "not reading after the previous message")):
+        v = conv[after]
+        print(f"Session.send in conversations ({name}): {len(v)} turns, p50 {pct(v, 50):.2f} ms, "
+              f"p99 {pct(v, 99):.2f} ms")
     print(f"`sarcoma-chat ask` start-to-answer: median {statistics.median(runs) * 1000:.0f} ms of {len(runs)} runs")
     print(f"peak memory of one `ask`:        {child_kb / 1024:.0f} MB")
     return 0

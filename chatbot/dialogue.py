@@ -184,6 +184,8 @@ class Dialogue:
         hit = self._rule_hit(norm, text, state)
         if hit:
             return Reply("safety", self.k.fill(hit.message), confidence=1.0, safety=hit.category)
+        if self._acknowledges(interp):
+            return None
         category = interp.urgent_category or "emergency"
         if interp.urgency >= self.safety_bars["urgent"]:
             return Reply("safety", self.k.fill(self.k.safety.messages[category]), confidence=interp.urgency,
@@ -192,6 +194,13 @@ class Dialogue:
             return Reply("safety", self.k.fill(self.k.safety.messages["checkin"]), confidence=interp.urgency,
                          safety=category)
         return None
+
+    def _acknowledges(self, interp: Interpretation) -> bool:
+        """"ok the ambulance is coming, thank you" or "I'm safe, can someone call me?" is urgent
+        only read after the emergency before it: a message whose own words are calm and read
+        confidently as one of `detector: acknowledgements` is that."""
+        return (interp.own_urgency < self.safety_bars["checkin"] and interp.best.label in self.k.safety.acknowledgements
+                and interp.best.probability >= self.bars.answer)
 
     def understand(self, text: str, state: State) -> Interpretation:
         """The message read once, in the light of the conversation: the last topic and the other

@@ -193,3 +193,14 @@ def test_a_pattern_that_can_take_exponential_time_is_located(content: Path) -> N
             in messages), messages
     with pytest.raises(knowledge.ContentError):
         Engine.load(content)            # the bot refuses to start rather than hang on a message
+
+
+def test_an_acknowledgement_that_is_not_a_topic_is_located(content: Path) -> None:
+    path = content / "config" / "safety.yml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("acknowledgements: [thanks, human_handoff]", "acknowledgements: [thanks, thank_you]"),
+                    encoding="utf-8")
+    line = 1 + next(n for n, l in enumerate(text.splitlines()) if l.strip().startswith("acknowledgements:"))
+    messages = [str(p) for p in validate(content).errors]
+    assert f"config/safety.yml:{line}: safety: detector: acknowledgement 'thank_you' is not a topic " \
+           "(name topic ids of answers/, e.g. thanks)" in messages, messages

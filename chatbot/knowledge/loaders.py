@@ -261,13 +261,14 @@ def _load_matching(r: _Reader, path: Path) -> MatchingConfig:
     return MatchingConfig(**values)  # type: ignore[arg-type]
 
 
-def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
+def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
     doc = r.document(path, "safety", {"informational", "personal", "messages", "rules", "detector"},
                      {"messages", "rules", "detector"}) or LineDict()
     detector = doc.get("detector")
     if not isinstance(detector, LineDict):
         detector = LineDict()
-    r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms", "read_after_previous", "read_after_urgent"},
+    r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms", "read_after_previous", "read_after_urgent",
+                            "acknowledgements"},
            {"max_false_alarms", "max_urgent_false_alarms"}, "safety: detector")
     limits = [r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
               for k in ("max_false_alarms", "max_urgent_false_alarms")]
@@ -277,6 +278,15 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
         if not isinstance(value, bool):
             r.error(path, detector, key, f"safety: detector: {key} must be true or false", f"write `{key}: true`")
         flags.append(bool(value))
+    acknowledgements = detector.get("acknowledgements") or []
+    if not isinstance(acknowledgements, list) or not all(isinstance(a, str) for a in acknowledgements):
+        r.error(path, detector, "acknowledgements", "safety: detector: acknowledgements must be a list of labels",
+                "write `acknowledgements: [thanks, human_handoff]`")
+        acknowledgements = []
+    for label in acknowledgements:
+        if label not in topics:
+            r.error(path, detector, "acknowledgements", f"safety: detector: acknowledgement '{label}' is not a topic",
+                    "name topic ids of answers/, e.g. thanks")
     messages = {str(k): str(v).strip() for k, v in (doc.get("messages") or {}).items()}
     for needed in SAFETY_MESSAGES:
         if needed not in messages:
@@ -303,7 +313,8 @@ def _load_safety(r: _Reader, path: Path) -> SafetyConfig:
         rules.append(SafetyRule(r.text(path, node, "id", what), category, tuple(groups),
                                 bool(node.get("always", False)), messages.get(category, "")))
     return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
-                        r.patterns(path, doc, "personal", "safety"), messages, limits[0], limits[1], flags[0], flags[1])
+                        r.patterns(path, doc, "personal", "safety"), messages, limits[0], limits[1], flags[0], flags[1],
+                        tuple(acknowledgements))
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:
@@ -410,14 +421,15 @@ def load(root: Path | str | None = None, config_override: Path | str | None = No
     intents, synonyms = _load_intents(r, base / "intents")
     sources = _load_sources(r, base / "answers" / "sources.yml")
     settings = _load_settings(r, config / "settings.yml")
+    answers = _load_answers(r, base / "answers", sources, tuple(settings.groups))
     parts: dict[str, Any] = {
         "intents": intents, "synonyms": tuple(synonyms), "sources": sources,
-        "answers": _load_answers(r, base / "answers", sources, tuple(settings.groups)),
+        "answers": answers,
         "settings": settings,
         "lexicon": replace(_load_lexicon(r, config / "lexicon.yml"),
                            common_words=_load_words(r, config / "common_words.txt")),
         "matching": _load_matching(r, config / "matching.yml"),
-        "safety": _load_safety(r, config / "safety.yml"),
+        "safety": _load_safety(r, config / "safety.yml", set(answers)),
         "gaps": _load_gaps(r, config / "scope.yml"),
         "lists": dict(r.lists),
     }

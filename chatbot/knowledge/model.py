@@ -189,6 +189,8 @@ class SafetyConfig:
     # still after a previous one that got urgent help.
     read_after_previous: bool = True
     read_after_urgent: bool = True
+    # Labels a calm message right after urgent help is read as, not as the emergency again.
+    acknowledgements: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Interpretation:
     context: str | None = None          # the last topic, when it was used as a prior
     urgency: float = 0.0                # P(an emergency or crisis) from the red-flag detector
     urgent_category: str | None = None  # its most likely kind: emergency, infection, crisis, overdose, abuse
+    own_urgency: float = 0.0            # the same without the person's previous message (from its own words)
 
     @property
     def best(self) -> Reading:
@@ -54,4 +55,5 @@ class Interpretation:
         """Diagnostics, as a prediction in Rasa carries its own ranking."""
         return {"ranking": [{"label": r.label, "p": round(r.probability, 4)} for r in self.ranking],
                 "known_words": round(self.known_words, 3), "context": self.context,
-                "urgency": round(self.urgency, 4), "urgent_category": self.urgent_category}
+                "urgency": round(self.urgency, 4), "urgent_category": self.urgent_category,
+                "own_urgency": round(self.own_urgency, 4)}

@@ -114,17 +114,18 @@ class Interpreter:
         return composed, self.encoder.encode(composed)
 
     def _urgency(self, folded: str, vector: np.ndarray, after: tuple[str, np.ndarray] | None = None,
-                 previous: str = "") -> tuple[float, str | None]:
-        """P(urgent) and its likeliest kind; read alone, after a topic (`after`: the message
+                 previous: str = "") -> tuple[tuple[float, str | None], float]:
+        """P(urgent) and its likeliest kind, read alone, after a topic (`after`: the message
         composed with its title, and its vector) and after the person's previous message (the
-        highest counts: recall first)."""
+        highest counts: recall first); and the highest without the previous message."""
         readings = [self._urgency_of(folded, vector)]
         if after is not None:
             readings.append(self._urgency_of(*after))
+        own = max(u for u, _ in readings)
         if previous:
             composed = fold(after_message(folded, previous))
             readings.append(self._urgency_of(composed, self.encoder.encode(composed)))
-        return max(readings, key=lambda u: u[0])
+        return max(readings, key=lambda u: u[0]), own
 
     def _urgency_of(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
         p = softmax(self.redflags.logits(folded, vector))
@@ -157,6 +158,6 @@ class Interpreter:
         probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        urgency, category = self._urgency(folded, vector, after, previous)
+        (urgency, category), own = self._urgency(folded, vector, after, previous)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
-                              urgency, category)
+                              urgency, category, own)
