@@ -189,7 +189,7 @@ class SafetyConfig:
     # still after a previous one that got urgent help.
     read_after_previous: bool = True
     read_after_urgent: bool = True
-    # Labels a calm message right after urgent help is read as, not as the emergency again.
+    # Labels a message with calm words of its own is read as, however it reads after the previous one.
     acknowledgements: tuple[str, ...] = ()
 
 
