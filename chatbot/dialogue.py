@@ -207,7 +207,9 @@ class Dialogue:
         topics of its subject are more likely (never whether the message is about our domain)."""
         last = self.k.answers.get(state.last_intent or "")
         return self.interpreter.interpret(text, self._prior(state, text), context=state.last_intent,
-                                          context_title=last.title if last else None, previous=state.previous)
+                                          context_title=last.title if last else None, previous=state.previous,
+                                          previous_limits=(self.k.safety.previous_words,
+                                                           self.k.safety.read_after_up_to_words))
 
     def _prior(self, state: State, text: str = "") -> dict[str, float]:
         return self.context.prior(state.last_intent, state.subject, text, self.cfg)

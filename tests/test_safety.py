@@ -75,8 +75,8 @@ def test_previous_message_is_not_read_when_switched_off(engine: Engine) -> None:
     k = engine.knowledge
     off = Dialogue(replace(k, safety=replace(k.safety, read_after_previous=False)), engine.normalizer,
                    engine.interpreter, SafetyChecker(k.safety), redact.default())
-    _, state = off.respond(State(), "my brother can't accept that it's incurable")
+    _, state = off.respond(State(), "my husband has sarcoma")
     assert state.previous == ""
     assert off.respond(state, "i found a note")[0].kind != "safety"
-    assert engine.respond(engine.respond(State(), "my brother can't accept that it's incurable")[1],
+    assert engine.respond(engine.respond(State(), "my husband has sarcoma")[1],
                           "i found a note")[0].kind == "safety"

@@ -268,7 +268,7 @@ def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
     if not isinstance(detector, LineDict):
         detector = LineDict()
     r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms", "read_after_previous", "read_after_urgent",
-                            "acknowledgements"},
+                            "previous_words", "read_after_up_to_words", "acknowledgements"},
            {"max_false_alarms", "max_urgent_false_alarms"}, "safety: detector")
     limits = [r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
               for k in ("max_false_alarms", "max_urgent_false_alarms")]
@@ -278,6 +278,8 @@ def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
         if not isinstance(value, bool):
             r.error(path, detector, key, f"safety: detector: {key} must be true or false", f"write `{key}: true`")
         flags.append(bool(value))
+    sizes = [int(r.number(path, detector, k, "safety: detector", 1, 1000)) if k in detector
+             else int(getattr(SafetyConfig, k)) for k in ("previous_words", "read_after_up_to_words")]
     acknowledgements = detector.get("acknowledgements") or []
     if not isinstance(acknowledgements, list) or not all(isinstance(a, str) for a in acknowledgements):
         r.error(path, detector, "acknowledgements", "safety: detector: acknowledgements must be a list of labels",
@@ -314,7 +316,7 @@ def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
                                 bool(node.get("always", False)), messages.get(category, "")))
     return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
                         r.patterns(path, doc, "personal", "safety"), messages, limits[0], limits[1], flags[0], flags[1],
-                        tuple(acknowledgements))
+                        sizes[0], sizes[1], tuple(acknowledgements))
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:

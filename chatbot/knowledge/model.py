@@ -189,6 +189,8 @@ class SafetyConfig:
     # still after a previous one that got urgent help.
     read_after_previous: bool = True
     read_after_urgent: bool = True
+    previous_words: int = 40            # of the previous message, the last this many words are read
+    read_after_up_to_words: int = 30    # a longer message carries its own context
     # Labels a message with calm words of its own is read as, however it reads after the previous one.
     acknowledgements: tuple[str, ...] = ()
 

@@ -114,16 +114,21 @@ class Interpreter:
         return composed, self.encoder.encode(composed)
 
     def _urgency(self, folded: str, vector: np.ndarray, after: tuple[str, np.ndarray] | None = None,
-                 previous: str = "") -> tuple[tuple[float, str | None], float]:
+                 previous: str = "", limits: tuple[int, int] = (0, 0)) -> tuple[tuple[float, str | None], float]:
         """P(urgent) and its likeliest kind, read alone, after a topic (`after`: the message
         composed with its title, and its vector) and after the person's previous message (the
-        highest counts: recall first); and the highest without the previous message."""
+        highest counts: recall first); and the highest without the previous message. `limits`:
+        a message of more words than the second carries its own context, and only the previous
+        message's last words (the first) are read before it (each reading is an encoder pass)."""
         readings = [self._urgency_of(folded, vector)]
         if after is not None:
             readings.append(self._urgency_of(*after))
         own = max(u for u, _ in readings)
-        if previous:
-            composed = fold(after_message(folded, previous))
+        tail, longest = limits
+        words = folded.split()
+        if previous and (not longest or len(words) <= longest):
+            before = fold(previous).split()
+            composed = fold(after_message(folded, " ".join(before[-tail:] if tail else before)))
             readings.append(self._urgency_of(composed, self.encoder.encode(composed)))
         return max(readings, key=lambda u: u[0]), own
 
@@ -147,17 +152,18 @@ class Interpreter:
 
     def interpret(self, text: str, prior: Mapping[str, float] | None = None,
                   context: str | None = None, context_title: str | None = None,
-                  previous: str = "") -> Interpretation:
+                  previous: str = "", previous_limits: tuple[int, int] = (0, 0)) -> Interpretation:
         """The message's labels, most probable first. `prior` adds log-odds to labels the
         conversation makes likely (the policy builds it from its state); `context` names it, and
         the red-flag detector reads the message after `context_title` and after the person's
-        `previous` message too (topics never read it: a new question is its own)."""
+        `previous` message too (within `previous_limits`, see `_urgency`; topics never read it: a
+        new question is its own)."""
         folded = fold(text)
         vector = self.encoder.encode(folded)
         after = self._after(folded, context_title)
         probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        (urgency, category), own = self._urgency(folded, vector, after, previous)
+        (urgency, category), own = self._urgency(folded, vector, after, previous, previous_limits)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category, own)
