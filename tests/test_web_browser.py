@@ -147,6 +147,13 @@ def test_conversation_in_chromium(engine: Engine, site: str, browser: Any) -> No
     wanted = {f"tel:{n}" for n in ("999", "111") if f" {n}" in reply.text}
     assert wanted and wanted <= links, (links, reply.text)
     until(lambda: browser.find_element(By.ID, "announce-urgent").get_attribute("textContent") == reply.text)
+    # After urgent help, a thank-you is answered as one, in ordinary styling. (A short question
+    # right after it may be read after the emergency and get the check-in again: recall first.)
+    thanks = "thank you"
+    reply = expected.send(thanks)
+    assert reply.kind == "answer" and reply.intent == "thanks"
+    bubble = ask(thanks)
+    assert "urgent" not in (bubble.get_attribute("class") or "").split()
 
     # A clarifying question: numbered buttons; choosing one answers that topic.
     both = "surgery or radiotherapy?"
