@@ -17,13 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dataclasses import replace  # noqa: E402
-
 from chatbot import evaluate as ev  # noqa: E402
-from chatbot import redact  # noqa: E402
-from chatbot.dialogue import Dialogue, State  # noqa: E402
+from chatbot.dialogue import State  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
-from chatbot.safety import SafetyChecker  # noqa: E402
 
 CONVERSATIONS = ROOT / "bench" / "data" / "tuning_dialogues.jsonl"
 
@@ -31,8 +27,7 @@ CONVERSATIONS = ROOT / "bench" / "data" / "tuning_dialogues.jsonl"
 def conversation_turns(engine: Engine, after_previous: bool) -> list[float]:
     """ms per turn replaying the tuning conversations, with or without the red-flag detector's
     reading after the person's previous message (a second encoding of a longer text)."""
-    k = replace(engine.knowledge, safety=replace(engine.knowledge.safety, read_after_previous=after_previous))
-    dialogue = Dialogue(k, engine.normalizer, engine.interpreter, SafetyChecker(k.safety), redact.default())
+    dialogue = engine.with_safety(read_after_previous=after_previous)
     turns = ev.load_items(CONVERSATIONS)          # dialogues kept together, in turn order
     lat: list[float] = []
     states: dict[str, State] = {}

@@ -14,16 +14,13 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatbot import redact  # noqa: E402
-from chatbot.dialogue import Dialogue, State  # noqa: E402
+from chatbot.dialogue import State  # noqa: E402
 from chatbot.engine import Engine  # noqa: E402
-from chatbot.safety import SafetyChecker  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "val_eval.jsonl"
@@ -59,9 +56,7 @@ def main() -> int:
     for name, after, urgent in (("not after the previous message", False, False),
                                 ("after the previous message", True, False),
                                 ("also after urgent help", True, True)):
-        k = replace(engine.knowledge, safety=replace(engine.knowledge.safety, read_after_previous=after,
-                                                     read_after_urgent=urgent))
-        variants[name] = Dialogue(k, engine.normalizer, engine.interpreter, SafetyChecker(k.safety), redact.default())
+        variants[name] = engine.with_safety(read_after_previous=after, read_after_urgent=urgent)
     conv: dict[str, defaultdict[str, list[bool]]] = {}
     for name, dialogue in variants.items():
         states: dict[str, State] = {}

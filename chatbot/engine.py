@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from . import knowledge as knowledge_mod
 from . import redact
@@ -60,6 +61,12 @@ class Engine:
     def session(self, audience: str = "patient", disclaimer_shown: bool = False) -> "Session":
         """A new conversation (front ends that show the disclaimer themselves say so)."""
         return Session(self, State(audience=_audience(audience), disclaimer_shown=disclaimer_shown))
+
+    def with_safety(self, **changes: Any) -> Dialogue:
+        """This engine's policy with other red-flag settings (`SafetyConfig` fields), for the
+        benchmarks that compare them side by side; the model and content are shared."""
+        k = replace(self.knowledge, safety=replace(self.knowledge.safety, **changes))
+        return Dialogue(k, self.normalizer, self.interpreter, SafetyChecker(k.safety), redact.default())
 
     def respond(self, state: State, text: object) -> tuple[Reply, State]:
         """One turn as a pure function, for callers that keep the state themselves."""

@@ -9,14 +9,11 @@ readable backstop) still alarm on none of them."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 
-from chatbot import redact
-from chatbot.dialogue import Dialogue, State
+from chatbot.dialogue import State
 from chatbot.engine import Engine
-from chatbot.safety import SafetyChecker
 
 from .conftest import load_data
 
@@ -72,9 +69,7 @@ def test_previous_message_is_kept_redacted(engine: Engine) -> None:
 
 def test_previous_message_is_not_read_when_switched_off(engine: Engine) -> None:
     """config/safety.yml can turn the reading after the previous message off (bench/safety.py compares)."""
-    k = engine.knowledge
-    off = Dialogue(replace(k, safety=replace(k.safety, read_after_previous=False)), engine.normalizer,
-                   engine.interpreter, SafetyChecker(k.safety), redact.default())
+    off = engine.with_safety(read_after_previous=False)
     _, state = off.respond(State(), "my husband has sarcoma")
     assert state.previous == ""
     assert off.respond(state, "i found a note")[0].kind != "safety"
