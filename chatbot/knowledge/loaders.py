@@ -270,16 +270,17 @@ def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
     r.keys(path, detector, {"max_false_alarms", "max_urgent_false_alarms", "read_after_previous", "read_after_urgent",
                             "previous_words", "read_after_up_to_words", "acknowledgements"},
            {"max_false_alarms", "max_urgent_false_alarms"}, "safety: detector")
-    limits = [r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
-              for k in ("max_false_alarms", "max_urgent_false_alarms")]
-    flags = []
+    # The detector's settings, by name; an absent one keeps SafetyConfig's default.
+    tuning: dict[str, Any] = {k: r.number(path, detector, k, "safety: detector", 0, 0.5) if k in detector else 0.0
+                              for k in ("max_false_alarms", "max_urgent_false_alarms")}
     for key in ("read_after_previous", "read_after_urgent"):
-        value = detector.get(key, SafetyConfig.__dataclass_fields__[key].default)
+        value = detector.get(key, getattr(SafetyConfig, key))
         if not isinstance(value, bool):
             r.error(path, detector, key, f"safety: detector: {key} must be true or false", f"write `{key}: true`")
-        flags.append(bool(value))
-    sizes = [int(r.number(path, detector, k, "safety: detector", 1, 1000)) if k in detector
-             else int(getattr(SafetyConfig, k)) for k in ("previous_words", "read_after_up_to_words")]
+        tuning[key] = bool(value)
+    for key in ("previous_words", "read_after_up_to_words"):
+        tuning[key] = int(r.number(path, detector, key, "safety: detector", 1, 1000)) if key in detector \
+            else getattr(SafetyConfig, key)
     acknowledgements = detector.get("acknowledgements") or []
     if not isinstance(acknowledgements, list) or not all(isinstance(a, str) for a in acknowledgements):
         r.error(path, detector, "acknowledgements", "safety: detector: acknowledgements must be a list of labels",
@@ -315,8 +316,8 @@ def _load_safety(r: _Reader, path: Path, topics: set[str]) -> SafetyConfig:
         rules.append(SafetyRule(r.text(path, node, "id", what), category, tuple(groups),
                                 bool(node.get("always", False)), messages.get(category, "")))
     return SafetyConfig(tuple(rules), r.patterns(path, doc, "informational", "safety"),
-                        r.patterns(path, doc, "personal", "safety"), messages, limits[0], limits[1], flags[0], flags[1],
-                        sizes[0], sizes[1], tuple(acknowledgements))
+                        r.patterns(path, doc, "personal", "safety"), messages,
+                        acknowledgements=tuple(acknowledgements), **tuning)
 
 
 def _load_gaps(r: _Reader, path: Path) -> tuple[Gap, ...]:

@@ -127,8 +127,8 @@ class Interpreter:
         tail, longest = limits
         words = folded.split()
         if previous and (not longest or len(words) <= longest):
-            before = fold(previous).split()
-            composed = fold(after_message(folded, " ".join(before[-tail:] if tail else before)))
+            before = fold(previous).split()         # folding twice changes nothing: both parts are folded
+            composed = after_message(folded, " ".join(before[-tail:] if tail else before))
             readings.append(self._urgency_of(composed, self.encoder.encode(composed)))
         return max(readings, key=lambda u: u[0]), own
 
