@@ -75,3 +75,21 @@ def test_previous_message_is_not_read_when_switched_off(engine: Engine) -> None:
     assert off.respond(state, "i found a note")[0].kind != "safety"
     assert engine.respond(engine.respond(State(), "my husband has sarcoma")[1],
                           "i found a note")[0].kind == "safety"
+
+
+def test_reading_after_the_previous_message_holds_under_concurrent_sessions(engine: Engine) -> None:
+    """That reading runs beside the message's own (a thread of its own): sessions served at once
+    (the server) each get the reply they would get alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [("my husband has sarcoma", "i found a note"), ("my son got into my tablets", "he's 3 and the packet's empty"),
+             ("what is radiotherapy", "thanks"), ("my dad takes morphine for the pain", "does it help?")] * 4
+
+    def converse(pair: tuple[str, str]) -> str:
+        _, state = engine.respond(State(), pair[0])
+        return engine.respond(state, pair[1])[0].kind
+
+    alone = [converse(p) for p in pairs]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(converse, pairs)) == alone
+    assert alone[:2] == ["safety", "safety"] and alone[2] != "safety"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
@@ -15,6 +17,9 @@ from .corpus import CALM, OUT_OF_DOMAIN, URGENT_PREFIX, Example
 from .interpretation import Interpretation, Reading
 
 RANKING_SIZE = 8
+# The reading after the previous message is an encoder pass of its own; it runs beside the
+# message's own passes (onnxruntime lets go of the GIL), so a turn waits for the longer, not both.
+_BESIDE = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="read-after")
 
 
 def in_context(message: str, topic_title: str) -> str:
@@ -113,23 +118,28 @@ class Interpreter:
         composed = fold(in_context(folded, context_title))
         return composed, self.encoder.encode(composed)
 
+    def _composed_after(self, folded: str, previous: str, limits: tuple[int, int]) -> str | None:
+        """The message after the person's previous one, as the detector reads it, or None when
+        it is not read so. `limits`: a message of more words than the second carries its own
+        context, and only the previous message's last words (the first) are read before it."""
+        tail, longest = limits
+        if not previous or (longest and len(folded.split()) > longest):
+            return None
+        before = fold(previous).split()             # folding twice changes nothing: both parts are folded
+        return after_message(folded, " ".join(before[-tail:] if tail else before))
+
     def _urgency(self, folded: str, vector: np.ndarray, after: tuple[str, np.ndarray] | None = None,
-                 previous: str = "", limits: tuple[int, int] = (0, 0)) -> tuple[tuple[float, str | None], float]:
+                 composed: tuple[str, np.ndarray] | None = None) -> tuple[tuple[float, str | None], float]:
         """P(urgent) and its likeliest kind, read alone, after a topic (`after`: the message
-        composed with its title, and its vector) and after the person's previous message (the
-        highest counts: recall first); and the highest without the previous message. `limits`:
-        a message of more words than the second carries its own context, and only the previous
-        message's last words (the first) are read before it (each reading is an encoder pass)."""
+        composed with its title, and its vector) and after the person's previous message
+        (`composed`, likewise); the highest counts (recall first); and the highest without the
+        previous message."""
         readings = [self._urgency_of(folded, vector)]
         if after is not None:
             readings.append(self._urgency_of(*after))
         own = max(u for u, _ in readings)
-        tail, longest = limits
-        words = folded.split()
-        if previous and (not longest or len(words) <= longest):
-            before = fold(previous).split()         # folding twice changes nothing: both parts are folded
-            composed = after_message(folded, " ".join(before[-tail:] if tail else before))
-            readings.append(self._urgency_of(composed, self.encoder.encode(composed)))
+        if composed is not None:
+            readings.append(self._urgency_of(*composed))
         return max(readings, key=lambda u: u[0]), own
 
     def _urgency_of(self, folded: str, vector: np.ndarray) -> tuple[float, str | None]:
@@ -159,11 +169,14 @@ class Interpreter:
         `previous` message too (within `previous_limits`, see `_urgency`; topics never read it: a
         new question is its own)."""
         folded = fold(text)
+        composed = self._composed_after(folded, previous, previous_limits)
+        beside: Future[np.ndarray] | None = _BESIDE.submit(self.encoder.encode, composed) if composed else None
         vector = self.encoder.encode(folded)
         after = self._after(folded, context_title)
         probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        (urgency, category), own = self._urgency(folded, vector, after, previous, previous_limits)
+        read_after = (composed, beside.result()) if composed and beside is not None else None
+        (urgency, category), own = self._urgency(folded, vector, after, read_after)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category, own)
