@@ -166,7 +166,7 @@ class Interpreter:
         """The message's labels, most probable first. `prior` adds log-odds to labels the
         conversation makes likely (the policy builds it from its state); `context` names it, and
         the red-flag detector reads the message after `context_title` and after the person's
-        `previous` message too (within `previous_limits`, see `_urgency`; topics never read it: a
+        `previous` message too (within `previous_limits`, see `_composed_after`; topics never read it: a
         new question is its own)."""
         folded = fold(text)
         composed = self._composed_after(folded, previous, previous_limits)
