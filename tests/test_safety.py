@@ -9,6 +9,7 @@ readable backstop) still alarm on none of them."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -80,8 +81,6 @@ def test_previous_message_is_not_read_when_switched_off(engine: Engine) -> None:
 def test_reading_after_the_previous_message_holds_under_concurrent_sessions(engine: Engine) -> None:
     """That reading runs beside the message's own (a thread of its own): sessions served at once
     (the server) each get the reply they would get alone."""
-    from concurrent.futures import ThreadPoolExecutor
-
     pairs = [("my husband has sarcoma", "i found a note"), ("my son got into my tablets", "he's 3 and the packet's empty"),
              ("what is radiotherapy", "thanks"), ("my dad takes morphine for the pain", "does it help?")] * 4
 

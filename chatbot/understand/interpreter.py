@@ -170,13 +170,13 @@ class Interpreter:
         new question is its own)."""
         folded = fold(text)
         composed = self._composed_after(folded, previous, previous_limits)
-        beside: Future[np.ndarray] | None = _BESIDE.submit(self.encoder.encode, composed) if composed else None
+        beside: Future[np.ndarray] | None = _BESIDE.submit(self.encoder.encode, composed) if composed is not None else None
         vector = self.encoder.encode(folded)
         after = self._after(folded, context_title)
         probs = self._topics(folded, vector, prior, after)
         order = np.argsort(-probs)[:RANKING_SIZE]
         ranking = tuple(Reading(self.labels[i], float(probs[i])) for i in order)
-        read_after = (composed, beside.result()) if composed and beside is not None else None
+        read_after = (composed, beside.result()) if composed is not None and beside is not None else None
         (urgency, category), own = self._urgency(folded, vector, after, read_after)
         return Interpretation(ranking, self.classifier.known_share(folded), context if prior else None,
                               urgency, category, own)
