@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot.decide import Bars, decide
+from chatbot.decide import Bars, Decision, decide
 from chatbot.engine import Engine
 from chatbot.errors import ContentError
 from chatbot.understand import Interpretation, Interpreter, Reading, corpus
@@ -145,6 +145,37 @@ def test_bars_are_chosen_within_the_harm_limits_and_agree_with_decide() -> None:
     outcomes = [crossval.outcome(l, decide(i, bars)) for i, l in zip(interps, labels)]
     assert outcomes[0] == "right" and "wrong" not in outcomes and "ood_answered" not in outcomes
     assert cost == crossval.cost(outcomes, crossval.Costs.of(m))
+
+
+def test_a_request_for_a_person_wins_over_what_leads_only_past_a_bar_chosen_within_the_harm_limits() -> None:
+    """"Can a nurse ring me about my side effects?" reads side effects first and a request for a
+    person second: past the hand-off bar it is handed off; the bar is the lowest that lowers
+    the held-out cost without answering more questions wrong than the limits allow."""
+    from dataclasses import replace as evolve
+
+    from chatbot import knowledge
+    from chatbot.understand import crossval
+
+    asked = _reading(("side_effects", 0.55), ("human_handoff", 0.4), ("out_of_domain", 0.05))
+    assert decide(asked, BARS, handoff="human_handoff").kind == "clarify"
+    assert decide(asked, evolve(BARS, handoff=0.35), handoff="human_handoff") == \
+        Decision("answer", "human_handoff", confidence=0.4)
+    assert decide(asked, evolve(BARS, handoff=0.35)).kind == "clarify"       # no hand-off topic, no hand-off
+    leads = _reading(("human_handoff", 0.3), ("surgery", 0.2), ("out_of_domain", 0.2))
+    assert decide(leads, BARS, handoff="human_handoff").label == "human_handoff"
+
+    m = knowledge.load(ROOT).matching
+    # Three requests for a person read second, and a question about side effects with a
+    # weaker hand-off reading that must keep its answer.
+    interps = [asked] * 3 + [_reading(("side_effects", 0.8), ("human_handoff", 0.15), ("out_of_domain", 0.05))] * 100
+    labels = ["human_handoff"] * 3 + ["side_effects"] * 100
+    bars = crossval.choose_handoff_bar(interps, labels, BARS, "human_handoff", m)
+    assert bars.handoff is not None and 0.15 < bars.handoff <= 0.4
+    assert Bars.from_dict(bars.to_dict()) == bars and "handoff" not in BARS.to_dict()
+    # With the limits at nothing wrong, a bar that hands off a right answer is never chosen.
+    never = crossval.choose_handoff_bar([asked], ["side_effects"], evolve(BARS, answer=0.5, margin=0.1), "human_handoff",
+                                        evolve(m, max_wrong_answers=0.0))
+    assert never.handoff is None
 
 
 def test_follow_ups_are_judged_in_training_as_the_dialogue_reads_them(interpreter: Interpreter) -> None:
@@ -373,3 +404,29 @@ def test_red_flags_written_after_a_message_are_learned_after_it(tmp_path: Path) 
     alone = next(e for e in examples if not e.previous)
     assert as_read(alone, {}) == alone
     assert corpus.fingerprint([pair]) != corpus.fingerprint([replace(pair, previous="")])
+
+
+def test_a_message_written_for_two_topics_is_learned_as_both_and_judged_right_only_when_both_are_offered(
+        tmp_path: Path) -> None:
+    """"Surgery or radiotherapy?" under `intent: surgery+radiotherapy` is one example of each: the
+    classifier shares its probability, the encoder's contrastive batches leave it out, and a
+    held-out reading that answers one of the two is wrong for the other."""
+    from chatbot.decide import Decision
+    from chatbot.understand import crossval
+    from tools.finetune_encoder import training_rows
+
+    folder = tmp_path / "intents" / "corpus"
+    folder.mkdir(parents=True)
+    corpus.write_writer_file(folder / "w.yml", [("op or rays?", "surgery+radiotherapy", "terse"),
+                                                ("what is surgery", "surgery", "plain")], "a test writer")
+    examples, problems = corpus.read(tmp_path)
+    assert problems == []
+    assert sorted((e.text, e.label) for e in examples) == [
+        ("op or rays?", "radiotherapy"), ("op or rays?", "surgery"), ("what is surgery", "surgery")]
+    assert corpus.check_labels(examples, ["surgery"], []) == ["radiotherapy"]
+    assert [r.topic for r in training_rows(examples, [])] == ["surgery"]
+    both = Decision("clarify", options=("surgery", "radiotherapy"))
+    one = Decision("answer", "radiotherapy")
+    asked = [e for e in examples if e.text == "op or rays?"]
+    assert [crossval.outcome(e.label, both) for e in asked] == ["clarify_right"] * 2
+    assert sorted(crossval.outcome(e.label, one) for e in asked) == ["right", "wrong"]

@@ -120,7 +120,13 @@ def training_rows(topics: Sequence[Example], flags: Sequence[Example]) -> list[R
     """Each message once, folded as the runtime folds it: topic examples with their label (and calm
     when there are red flags: read_redflags counts every topic example as calm), then the red-flag
     bank's own messages with theirs."""
-    rows = [Row(fold(e.text), e.label, corpus.CALM if flags else None, e.writer) for e in topics]
+    # A message written for several topics at once ("surgery or radiotherapy?") has no one
+    # cluster to join: the classifier learns it, the encoder does not.
+    labels_of: dict[tuple[str, str], set[str]] = {}
+    for e in topics:
+        labels_of.setdefault((e.text, e.writer), set()).add(e.label)
+    rows = [Row(fold(e.text), e.label, corpus.CALM if flags else None, e.writer) for e in topics
+            if len(labels_of[(e.text, e.writer)]) == 1]
     seen = {(e.text, e.writer) for e in topics}
     return rows + [Row(fold(e.text), None, e.label, e.writer) for e in flags if (e.text, e.writer) not in seen]
 

@@ -1,7 +1,8 @@
 """Bring one independent writer's JSON Lines into the training data or a frozen evaluation set.
 
   topics     rows {"text", "label", "style"[, "context"]}: intents/corpus/WRITER.yml (Rasa NLU YAML, one
-             entry per label and style); with --eval, bench/data/frozen_eval.jsonl items in
+             entry per label and style); a row with "labels" (several topics set side by side)
+             becomes `intent: a+b`, training only; with --eval, bench/data/frozen_eval.jsonl items in
              the shared scorer's format (a gap or out_of_domain label expects "fallback").
   redflags   rows {"text", "urgent", "category", "style", "person"[, "context" | "previous"]}:
              intents/redflags/WRITER.yml (labels urgent:<category> and calm), or with a "context"
@@ -76,6 +77,9 @@ def rows_of(path: Path) -> list[dict[str, Any]]:
             print(f"{path}:{n}: skipped ({exc})", file=sys.stderr)
             continue
         row["text"] = " ".join(str(row["text"]).split())
+        labels = row.get("labels")
+        if "label" not in row and isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels):
+            row["label"] = corpus.SPLIT.join(dict.fromkeys(labels))   # several topics asked about at once
         row["style"] = row.get("style") if row.get("style") in STYLES else ""
         out.append(row)
     return out
@@ -103,9 +107,10 @@ def main() -> int:
         rows = unmeasured(rows, measured())
     w = args.writer
     if args.kind == "topics":
-        good = [r for r in rows if r.get("label") in known]
+        good = [r for r in rows if set(str(r.get("label")).split(corpus.SPLIT)) <= known
+                and (not args.eval or corpus.SPLIT not in r["label"])]
         for r in rows:
-            if r.get("label") not in known:
+            if r not in good:
                 print(f"skipped: unknown label {r.get('label')!r}: {r['text'][:60]!r}", file=sys.stderr)
         if args.eval:
             append(DATA / "frozen_eval.jsonl", [

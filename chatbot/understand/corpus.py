@@ -3,7 +3,10 @@
 cross-validation and for training.
 
 Labels are a topic id, `gap:<id>` (a question about our topics that the sources do not answer)
-or `out_of_domain`.
+or `out_of_domain`. A message that sets topics side by side ("surgery or radiotherapy?") is
+written once under `intent: surgery+radiotherapy` (Rasa's multi-intent split symbol) and read as
+one example of each: the softmax then learns to share its probability between them, and a held-out
+reading is right only when the bot offers every one of them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ GAP_PREFIX = "gap:"
 CORE_WRITER = "core"
 URGENT_PREFIX = "urgent:"      # red-flag bank labels: urgent:emergency, urgent:crisis, ...
 CALM = "calm"
+SPLIT = "+"                    # Rasa's intent_split_symbol: one message, several topics asked about
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
             for line in block.splitlines():
                 line = line.strip()
                 if line.startswith("- ") and line[2:].strip():
-                    examples.append(Example(line[2:].strip(), label, writer, style, context, tuple(accepted), previous))
+                    examples += [Example(line[2:].strip(), one, writer, style, context, tuple(accepted), previous)
+                                 for one in label.split(SPLIT)]
     return examples, problems
 
 
