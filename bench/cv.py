@@ -48,10 +48,13 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
     probs, relabel, _ = crossval.conversation_readings(probs, classes, examples, context, composed)
     interps = crossval.interpretations(probs, classes, relabel)
     labels = [e.label for e in examples]
+    handoff = k.settings.roles.get("handoff")
     if bars is None:
         bars, _ = crossval.choose_bars(interps, labels, m.max_wrong_answers, m.max_out_of_domain_answers,
                                        crossval.Costs.of(m))
-    decisions = [decide(i, bars) for i in interps]
+        if handoff is not None:
+            bars = crossval.choose_handoff_bar(interps, labels, bars, handoff, m)
+    decisions = [decide(i, bars, handoff=handoff) for i in interps]
     outcomes = [crossval.outcome(l, d) for l, d in zip(labels, decisions)]
     folds = crossval.fold_names(examples)
     print(f"\nparams {params}; bars {bars.to_dict()}; cost {crossval.cost(outcomes, crossval.Costs.of(m)):.0f}")

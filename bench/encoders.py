@@ -70,12 +70,13 @@ def main() -> int:
     if not args.no_cv:
         from chatbot.understand import corpus, crossval
         from chatbot import knowledge
-        m = knowledge.load(ROOT).matching
+        k = knowledge.load(ROOT)
+        m = k.matching
         examples, _ = corpus.read(ROOT)
         labels = [e.label for e in examples]
         for name, enc in (("(a) MiniLM ONNX int8", onnx), ("(b) static", static)):
             probs, _, classes = crossval.out_of_fold(examples, enc, progress=True)  # type: ignore[arg-type]
-            bars, outcomes = crossval.decided(probs, classes, labels, m)
+            bars, outcomes = crossval.decided(probs, classes, labels, m, handoff=k.settings.roles.get("handoff"))
             s = crossval.summarise(labels, outcomes)
             print(f"{name:<22} leave-one-writer-out: accuracy {s['accuracy']:.1%}, wrong {s['wrong']:.1%}, "
                   f"out-of-domain answered {s['ood_answered']:.1%} (bars {bars.to_dict()})")

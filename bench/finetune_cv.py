@@ -159,6 +159,7 @@ def main() -> int:
     k = knowledge.load(ROOT)
     context = ContextPrior(k)
     composer = crossval.composer_of(context)
+    handoff = k.settings.roles.get("handoff")
     key = f"{corpus.fingerprint(topics, accepted=False)}:{corpus.fingerprint(raw_flags)}:{recipe}:{args.folds}:composed"
     if args.from_readings:
         t_probs, t_comp, r_probs, t_read, r_read = kept_readings(key, topics, flags)
@@ -180,13 +181,13 @@ def main() -> int:
         # Follow-ups are read with their conversation's prior, as `make model` and the dialogue read them.
         p, relabel, transitions[name] = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context,
                                                                        t_comp[name][t_read])
-        bars, outcomes = crossval.decided(p, t_classes, labels, k.matching, relabel)
+        bars, outcomes = crossval.decided(p, t_classes, labels, k.matching, relabel, handoff)
         plain, plain_relabel = crossval.in_conversation(t_probs[name][t_read], t_classes, topics, context,
                                                         composed=t_comp[name][t_read])
-        _, plain_outcomes = crossval.decided(plain, t_classes, labels, k.matching, plain_relabel)
+        _, plain_outcomes = crossval.decided(plain, t_classes, labels, k.matching, plain_relabel, handoff)
         # The same, without the reading after the topic's title (each with its own bars).
         unmixed, unmixed_relabel, _ = crossval.conversation_readings(t_probs[name][t_read], t_classes, topics, context)
-        _, unmixed_outcomes = crossval.decided(unmixed, t_classes, labels, k.matching, unmixed_relabel)
+        _, unmixed_outcomes = crossval.decided(unmixed, t_classes, labels, k.matching, unmixed_relabel, handoff)
         follow = ["after a topic" if e.context else "alone" for e in topics]
         for title, outs in (("configured prior only", plain_outcomes),
                             ("learned transitions, not read after the title", unmixed_outcomes),

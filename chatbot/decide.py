@@ -22,14 +22,19 @@ class Bars:
     margin: float = 0.1          # ...when it leads the next label by at least this much
     option: float = 0.15         # a topic is offered in a clarifying question at or above this...
     clarify: float = 0.5         # ...when the topics offered together reach this probability
+    # A request for a person at or above this probability is handed off even when another
+    # reading leads ("can a nurse ring me about my side effects?"); None: only when it leads.
+    handoff: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Bars":
+        handoff = data.get("handoff")
         return cls(float(data["answer"]), float(data["margin"]), float(data["option"]),
-                   float(data.get("clarify", data["answer"])))
+                   float(data.get("clarify", data["answer"])), None if handoff is None else float(handoff))
 
     def to_dict(self) -> dict[str, float]:
-        return {"answer": self.answer, "margin": self.margin, "option": self.option, "clarify": self.clarify}
+        out = {"answer": self.answer, "margin": self.margin, "option": self.option, "clarify": self.clarify}
+        return out if self.handoff is None else {**out, "handoff": self.handoff}
 
 
 @dataclass(frozen=True)
@@ -42,9 +47,14 @@ class Decision:
     confidence: float = 0.0
 
 
-def decide(interp: Interpretation, bars: Bars, max_options: int = 3) -> Decision:
-    """Answer a clear topic; a likely gap gets the honest reply; likely but unclear topics get a question."""
+def decide(interp: Interpretation, bars: Bars, max_options: int = 3, handoff: str | None = None) -> Decision:
+    """Answer a clear topic; a likely gap gets the honest reply; likely but unclear topics get a question.
+    A request for a person (the `handoff` topic) wins over whatever else the message carries:
+    being offered a human when unsure costs little, a lost request for one costs a lot."""
     best = interp.best
+    if handoff is not None and ((best.label == handoff and best.probability >= bars.option)
+                                or (bars.handoff is not None and interp.probability(handoff) >= bars.handoff)):
+        return Decision("answer", handoff, confidence=interp.probability(handoff))
     second = interp.ranking[1].probability if len(interp.ranking) > 1 else 0.0
     if best.kind == "topic" and best.probability >= bars.answer and best.probability - second >= bars.margin:
         return Decision("answer", best.label, confidence=best.probability)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 from .context import ContextPrior
-from .decide import Bars, decide
+from .decide import Bars, Decision, decide
 from .knowledge import SMALL_TALK, Answer, Gap, Knowledge
 from .normalize import Normalized, Normalizer, fold
 from .records import evolve
@@ -217,20 +217,15 @@ class Dialogue:
     def _in_subject(self, topic: str, state: State, text: str) -> str:
         return self.context.in_subject(topic, state.subject, text)
 
-    def _asks_for_person(self, interp: Interpretation) -> str | None:
-        """The hand-off intent when the reading is a request for a person. It wins over whatever
-        else the message carries: being offered a human when unsure costs little, a lost
-        request for one costs a lot."""
-        handoff = self.k.settings.roles.get("handoff")
-        if handoff and interp.best.label == handoff and interp.best.probability >= self.bars.option:
-            return handoff
-        return None
+    def _decide(self, interp: Interpretation) -> Decision:
+        """The one learned decision, with the hand-off topic that wins over any other."""
+        return decide(interp, self.bars, self.cfg.max_options, self.k.settings.roles.get("handoff"))
 
     def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
         """The policy: what the one learned decision says to do with this reading."""
-        if handoff := self._asks_for_person(interp):
-            return self._answer_turn(state, handoff, interp.best.probability, truncated)
-        decision = decide(interp, self.bars, self.cfg.max_options)
+        decision = self._decide(interp)
+        if decision.label is not None and decision.label == self.k.settings.roles.get("handoff"):
+            return self._answer_turn(state, decision.label, decision.confidence, truncated)
         if decision.kind == "answer" and decision.label is not None and decision.label in self.k.answers:
             topic = self._in_subject(decision.label, state, text)
             return self._answer_turn(state, topic, decision.confidence, truncated)
@@ -304,7 +299,7 @@ class Dialogue:
         # A new question of its own is not a choice; otherwise the option the words fit best.
         if interp.best.label in options:
             return interp.best.label
-        if decide(interp, self.bars, self.cfg.max_options).kind == "answer" or self._asks_for_person(interp):
+        if self._decide(interp).kind == "answer":
             return None
         weights = {o: interp.probability(o) for o in options}
         total = sum(weights.values())

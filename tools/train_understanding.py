@@ -88,7 +88,7 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
     labels = [e.label for e in examples]
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
     probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, context, composed)
-    bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel)
+    bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel, k.settings.roles.get("handoff"))
     return bars, crossval.summarise(labels, outcomes), transitions
 
 

@@ -360,12 +360,36 @@ def conversation_readings(probs: np.ndarray, classes: Sequence[str], examples: S
 
 
 def decided(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str],
-            matching: MatchingConfig, relabel: Sequence[Mapping[str, str]] | None = None) -> tuple[Bars, list[str]]:
-    """The bars `make model` would choose on these held-out readings, and each reading's outcome."""
+            matching: MatchingConfig, relabel: Sequence[Mapping[str, str]] | None = None,
+            handoff: str | None = None) -> tuple[Bars, list[str]]:
+    """The bars `make model` would choose on these held-out readings, and each reading's outcome
+    (with the hand-off topic, when given, winning as it does in the dialogue)."""
     interps = interpretations(probs, classes, relabel)
     bars, _ = choose_bars(interps, labels, matching.max_wrong_answers, matching.max_out_of_domain_answers,
                           Costs.of(matching))
-    return bars, [outcome(label, decide(i, bars)) for i, label in zip(interps, labels)]
+    if handoff is not None:
+        bars = choose_handoff_bar(interps, labels, bars, handoff, matching)
+    return bars, [outcome(label, decide(i, bars, handoff=handoff)) for i, label in zip(interps, labels)]
+
+
+def choose_handoff_bar(interps: Sequence[Interpretation], labels: Sequence[str], bars: Bars, handoff: str,
+                       matching: MatchingConfig) -> Bars:
+    """The lowest probability of a request for a person that hands off even when another reading
+    leads, if any lowers the harm-weighted cost while wrong answers and answered out-of-domain
+    questions stay within the limits the other bars were chosen under."""
+    costs = Costs.of(matching)
+    is_topic = np.array([label_kind(l) == "topic" for l in labels])
+    n_in, n_out = max(int(is_topic.sum()), 1), max(int((~is_topic).sum()), 1)
+    best, best_cost = bars, cost((outcome(l, decide(i, bars, handoff=handoff)) for i, l in zip(interps, labels)), costs)
+    for bar in np.round(np.arange(0.95, 0.04, -0.05), 2):
+        trial = replace(bars, handoff=float(bar))
+        outs = [outcome(l, decide(i, trial, handoff=handoff)) for i, l in zip(interps, labels)]
+        counts = Counter(outs)
+        within = counts["wrong"] / n_in <= matching.max_wrong_answers \
+            and counts["ood_answered"] / n_out <= matching.max_out_of_domain_answers
+        if within and cost(outs, costs) < best_cost - 1e-9:
+            best, best_cost = trial, cost(outs, costs)
+    return best
 
 
 def fold_names(examples: Sequence[Example]) -> list[str]:
