@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from chatbot import knowledge  # noqa: E402
 from chatbot.context import ContextPrior  # noqa: E402
+from chatbot.decide import Bars, decide  # noqa: E402
 from chatbot.understand import corpus, crossval  # noqa: E402
 from chatbot.understand.corpus import Example  # noqa: E402
 from chatbot.understand.features import fold  # noqa: E402
@@ -126,6 +127,24 @@ def kept_readings(key: str, topics: Sequence[Example], flags: Sequence[Example]
                      "run bench/finetune_cv.py without --from-readings")
 
 
+def side_by_side(examples: Sequence[Example], probs: np.ndarray, classes: Sequence[str], bars: Bars,
+                 handoff: str | None) -> tuple[float, float, float]:
+    """For messages written under several topics: the share whose every topic is offered, whose
+    one topic is answered, and the rest (another answer, a fallback or a partial offer)."""
+    asked: dict[tuple[str, str], set[str]] = {}
+    decisions = {}
+    for e, i in zip(examples, crossval.interpretations(probs, classes)):
+        asked.setdefault((e.text, e.writer), set()).add(e.label)
+        decisions[(e.text, e.writer)] = decide(i, bars, handoff=handoff)
+    every = one = 0
+    for key, labels in asked.items():
+        d = decisions[key]
+        every += d.kind == "clarify" and labels <= set(d.options)
+        one += d.kind == "answer" and d.label in labels
+    n = max(len(asked), 1)
+    return every / n, one / n, (len(asked) - every - one) / n
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
@@ -172,6 +191,12 @@ def main() -> int:
                      t_read=t_read, r_read=r_read, t_stock=t_probs["stock"],
                      t_tuned=t_probs["fine-tuned"], t_stock_composed=t_comp["stock"],
                      t_tuned_composed=t_comp["fine-tuned"], r_stock=r_probs["stock"], r_tuned=r_probs["fine-tuned"])
+    read = [e for e, r in zip(topics, t_read) if r]
+    # Messages that set topics side by side are learned, not scored: they have no one right answer.
+    alone = np.array(corpus.asked_alone(topics))
+    side = [e for e, r in zip(topics, t_read & ~alone) if r]
+    side_rows = {name: t_probs[name][t_read & ~alone] for name in names}
+    t_read = t_read & alone
     topics = [e for e, r in zip(topics, t_read) if r]
     labels = [e.label for e in topics]
     styles = [e.style or "-" for e in topics]
@@ -210,7 +235,7 @@ def main() -> int:
 
     if args.write:
         bars, summary, _, _ = results["fine-tuned"]
-        record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(topics), "folds": args.folds,
+        record = {"bars": bars.to_dict(), "fingerprint": corpus.fingerprint(read), "folds": args.folds,
                   "transitions": transitions["fine-tuned"], "composed_weight": k.matching.composed_weight,
                   "recipe": asdict(recipe), "cv": {key: round(v, 4) for key, v in summary.items()},
                   "redflag_bars": safety_bars["fine-tuned"], "redflags_fingerprint": corpus.fingerprint(raw_flags),
@@ -225,6 +250,12 @@ def main() -> int:
     print(f"{'top-1 (no bars)':24}" + "".join(f"{r[3]:>24.1%}" for r in results.values()))
     print(f"{'bars':24}" + "".join(f"{str(r[0].to_dict()['answer']) + '/' + str(r[0].to_dict()['margin']):>24}"
                                    for r in results.values()))
+    if side:
+        print(f"\n{len({(e.text, e.writer) for e in side})} messages that set topics side by side, with each "
+              "encoder's bars: every topic offered / one of them answered / other")
+        for name in names:
+            print(f"  {name:22}" + " / ".join(f"{v:.1%}" for v in side_by_side(side, side_rows[name], t_classes,
+                                                                                results[name][0], handoff)))
     print("\nby style (accuracy / wrong)")
     for style in sorted(set(styles)):
         cells = []

@@ -406,11 +406,11 @@ def test_red_flags_written_after_a_message_are_learned_after_it(tmp_path: Path) 
     assert corpus.fingerprint([pair]) != corpus.fingerprint([replace(pair, previous="")])
 
 
-def test_a_message_written_for_two_topics_is_learned_as_both_and_judged_right_only_when_both_are_offered(
+def test_a_message_written_for_two_topics_is_learned_as_both_and_not_scored_as_one(
         tmp_path: Path) -> None:
     """"Surgery or radiotherapy?" under `intent: surgery+radiotherapy` is one example of each: the
-    classifier shares its probability, the encoder's contrastive batches leave it out, and a
-    held-out reading that answers one of the two is wrong for the other."""
+    classifier shares its probability, the encoder's contrastive batches leave it out, and
+    cross-validation does not score it (offering both is right; answering one is wrong for the other)."""
     from chatbot.decide import Decision
     from chatbot.understand import crossval
     from tools.finetune_encoder import training_rows
@@ -425,6 +425,8 @@ def test_a_message_written_for_two_topics_is_learned_as_both_and_judged_right_on
         ("op or rays?", "radiotherapy"), ("op or rays?", "surgery"), ("what is surgery", "surgery")]
     assert corpus.check_labels(examples, ["surgery"], []) == ["radiotherapy"]
     assert [r.topic for r in training_rows(examples, [])] == ["surgery"]
+    # Learned, but never scored: cross-validation's figures are over messages with one answer.
+    assert [e.text for e, alone in zip(examples, corpus.asked_alone(examples)) if alone] == ["what is surgery"]
     both = Decision("clarify", options=("surgery", "radiotherapy"))
     one = Decision("answer", "radiotherapy")
     asked = [e for e in examples if e.text == "op or rays?"]

@@ -85,9 +85,12 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
     context = ContextPrior(k)
     probs, composed, classes = crossval.out_of_fold_kept(examples, encoder, params, crossval.READINGS / "topics.npz",
                                                          crossval.composer_of(context))
-    labels = [e.label for e in examples]
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
     probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, context, composed)
+    # A message that sets topics side by side is learned, not scored: it has no one right answer.
+    alone = corpus.asked_alone(examples)
+    probs, relabel = probs[alone], [r for r, a in zip(relabel, alone) if a]
+    labels = [e.label for e, a in zip(examples, alone) if a]
     bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel, k.settings.roles.get("handoff"))
     return bars, crossval.summarise(labels, outcomes), transitions
 

@@ -5,8 +5,9 @@ cross-validation and for training.
 Labels are a topic id, `gap:<id>` (a question about our topics that the sources do not answer)
 or `out_of_domain`. A message that sets topics side by side ("surgery or radiotherapy?") is
 written once under `intent: surgery+radiotherapy` (Rasa's multi-intent split symbol) and read as
-one example of each: the softmax then learns to share its probability between them, and a held-out
-reading is right only when the bot offers every one of them.
+one example of each: the softmax then learns to share its probability between them. Having no one
+right answer, such a message is learned but not scored by cross-validation (bench/finetune_cv.py
+reports apart how often every topic it names is offered).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
@@ -115,6 +116,15 @@ def _read_files(root: Path, files: list[tuple[Path, str]]) -> tuple[list[Example
                     examples += [Example(line[2:].strip(), one, writer, style, context, tuple(accepted), previous)
                                  for one in label.split(SPLIT)]
     return examples, problems
+
+
+def asked_alone(examples: Sequence[Example]) -> list[bool]:
+    """Whether each example is its message's only label: a message that sets topics side by side
+    ("surgery or radiotherapy?", `intent: a+b`) has no one right answer to be scored on."""
+    labels_of: dict[tuple[str, str], set[str]] = {}
+    for e in examples:
+        labels_of.setdefault((e.text, e.writer), set()).add(e.label)
+    return [len(labels_of[(e.text, e.writer)]) == 1 for e in examples]
 
 
 def check_labels(examples: Iterable[Example], topics: Iterable[str], gaps: Iterable[str]) -> list[str]:
