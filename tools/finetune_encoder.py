@@ -122,11 +122,8 @@ def training_rows(topics: Sequence[Example], flags: Sequence[Example]) -> list[R
     bank's own messages with theirs."""
     # A message written for several topics at once ("surgery or radiotherapy?") has no one
     # cluster to join: the classifier learns it, the encoder does not.
-    labels_of: dict[tuple[str, str], set[str]] = {}
-    for e in topics:
-        labels_of.setdefault((e.text, e.writer), set()).add(e.label)
-    rows = [Row(fold(e.text), e.label, corpus.CALM if flags else None, e.writer) for e in topics
-            if len(labels_of[(e.text, e.writer)]) == 1]
+    rows = [Row(fold(e.text), e.label, corpus.CALM if flags else None, e.writer)
+            for e, alone in zip(topics, corpus.asked_alone(topics)) if alone]
     seen = {(e.text, e.writer) for e in topics}
     return rows + [Row(fold(e.text), None, e.label, e.writer) for e in flags if (e.text, e.writer) not in seen]
 
