@@ -46,10 +46,7 @@ def run(examples: list[corpus.Example], encoder: crossval.CachedEncoder, params:
                                                          crossval.composer_of(context))
     # Follow-ups are read after the topic they answered, as the dialogue reads them.
     probs, relabel, _ = crossval.conversation_readings(probs, classes, examples, context, composed)
-    # A message that sets topics side by side is learned, not scored: it has no one right answer.
-    alone = corpus.asked_alone(examples)
-    probs, relabel = probs[alone], [r for r, a in zip(relabel, alone) if a]
-    examples = [e for e, a in zip(examples, alone) if a]
+    examples, probs, relabel = crossval.scored_alone(examples, probs, relabel)
     interps = crossval.interpretations(probs, classes, relabel)
     labels = [e.label for e in examples]
     handoff = k.settings.roles.get("handoff")

@@ -79,6 +79,7 @@ class Dialogue:
         self.bars = Bars.from_dict(interpreter.classifier.meta["bars"])
         self.safety_bars = {k: float(v) for k, v in interpreter.redflags.meta["bars"].items()}
         self._gaps = {g.id: g for g in knowledge.gaps}
+        self._handoff = knowledge.settings.roles.get("handoff")
         self.context = ContextPrior(knowledge, interpreter.classifier.meta.get("transitions"))
         # The words of each topic's title, for red flags that lean on the last topic.
         self._title_text = {i: " ".join(t for t in self.normalizer.phrase(a.title) if t not in self.lex.stopwords)
@@ -219,12 +220,12 @@ class Dialogue:
 
     def _decide(self, interp: Interpretation) -> Decision:
         """The one learned decision, with the hand-off topic that wins over any other."""
-        return decide(interp, self.bars, self.cfg.max_options, self.k.settings.roles.get("handoff"))
+        return decide(interp, self.bars, self.cfg.max_options, self._handoff)
 
     def _act(self, state: State, interp: Interpretation, truncated: bool, text: str = "") -> tuple[Reply, State]:
         """The policy: what the one learned decision says to do with this reading."""
         decision = self._decide(interp)
-        if decision.label is not None and decision.label == self.k.settings.roles.get("handoff"):
+        if decision.label is not None and decision.label == self._handoff:
             return self._answer_turn(state, decision.label, decision.confidence, truncated)
         if decision.kind == "answer" and decision.label is not None and decision.label in self.k.answers:
             topic = self._in_subject(decision.label, state, text)

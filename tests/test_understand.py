@@ -427,6 +427,8 @@ def test_a_message_written_for_two_topics_is_learned_as_both_and_not_scored_as_o
     assert [r.topic for r in training_rows(examples, [])] == ["surgery"]
     # Learned, but never scored: cross-validation's figures are over messages with one answer.
     assert [e.text for e, alone in zip(examples, corpus.asked_alone(examples)) if alone] == ["what is surgery"]
+    scored, probs, relabel = crossval.scored_alone(examples, np.eye(3), [{}, {"a": "b"}, {}])
+    assert [e.text for e in scored] == ["what is surgery"] and len(probs) == len(relabel) == 1
     both = Decision("clarify", options=("surgery", "radiotherapy"))
     one = Decision("answer", "radiotherapy")
     asked = [e for e in examples if e.text == "op or rays?"]

@@ -111,7 +111,9 @@ def main() -> int:
                 and (not args.eval or corpus.SPLIT not in r["label"])]
         for r in rows:
             if r not in good:
-                print(f"skipped: unknown label {r.get('label')!r}: {r['text'][:60]!r}", file=sys.stderr)
+                why = "several topics (training only)" if args.eval and corpus.SPLIT in str(r.get("label")) \
+                    else "unknown label"
+                print(f"skipped: {why} {r.get('label')!r}: {r['text'][:60]!r}", file=sys.stderr)
         if args.eval:
             append(DATA / "frozen_eval.jsonl", [
                 {"id": f"{w}-{n:04d}", "text": r["text"], "alt": [], "style": r["style"], "label": r["label"],

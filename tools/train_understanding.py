@@ -87,10 +87,8 @@ def lowo_bars(examples: list[corpus.Example], encoder: Encoder, params: Params,
                                                          crossval.composer_of(context))
     # A follow-up's label was written for the topic it answered: it is judged read in that light.
     probs, relabel, transitions = crossval.conversation_readings(probs, classes, examples, context, composed)
-    # A message that sets topics side by side is learned, not scored: it has no one right answer.
-    alone = corpus.asked_alone(examples)
-    probs, relabel = probs[alone], [r for r, a in zip(relabel, alone) if a]
-    labels = [e.label for e, a in zip(examples, alone) if a]
+    scored, probs, relabel = crossval.scored_alone(examples, probs, relabel)
+    labels = [e.label for e in scored]
     bars, outcomes = crossval.decided(probs, classes, labels, k.matching, relabel, k.settings.roles.get("handoff"))
     return bars, crossval.summarise(labels, outcomes), transitions
 

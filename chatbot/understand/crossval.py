@@ -18,7 +18,7 @@ from ..context import ContextPrior
 from ..knowledge import SMALL_TALK, MatchingConfig
 from ..progress import track
 from .classifier import Classifier
-from .corpus import CALM, OUT_OF_DOMAIN, Example, fingerprint
+from .corpus import CALM, OUT_OF_DOMAIN, Example, asked_alone, fingerprint
 from .encoder import Encoder
 from .interpretation import Interpretation, Reading, label_kind
 from .features import LexicalFeatures, fold
@@ -384,12 +384,21 @@ def choose_handoff_bar(interps: Sequence[Interpretation], labels: Sequence[str],
     for bar in np.round(np.arange(0.95, 0.04, -0.05), 2):
         trial = replace(bars, handoff=float(bar))
         outs = [outcome(l, decide(i, trial, handoff=handoff)) for i, l in zip(interps, labels)]
-        counts = Counter(outs)
+        counts, trial_cost = Counter(outs), cost(outs, costs)
         within = counts["wrong"] / n_in <= matching.max_wrong_answers \
             and counts["ood_answered"] / n_out <= matching.max_out_of_domain_answers
-        if within and cost(outs, costs) < best_cost - 1e-9:
-            best, best_cost = trial, cost(outs, costs)
+        if within and trial_cost < best_cost - 1e-9:
+            best, best_cost = trial, trial_cost
     return best
+
+
+def scored_alone(examples: Sequence[Example], probs: np.ndarray, relabel: Sequence[dict[str, str]]
+                 ) -> tuple[list[Example], np.ndarray, list[dict[str, str]]]:
+    """The held-out readings cross-validation scores: a message that sets topics side by side is
+    learned, not scored (it has no one right answer)."""
+    alone = asked_alone(examples)
+    return ([e for e, a in zip(examples, alone) if a], probs[alone],
+            [r for r, a in zip(relabel, alone) if a])
 
 
 def fold_names(examples: Sequence[Example]) -> list[str]:
